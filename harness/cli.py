@@ -1,0 +1,88 @@
+"""The `harness` command line: a thin layer over the stage modules.
+
+Each sub-command lives in `harness/commands/<name>.py` and exposes `register(subparsers)`,
+which adds its parser and sets `func(args) -> int`. Errors a user can fix are `HarnessError`s:
+printed as one paragraph, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.errors import HarnessError
+
+# Order is the order `harness --help` lists them in: the data flow of a run.
+COMMAND_MODULES = (
+    "pythons",
+    "fetch",
+    "lock",
+    "facts",
+    "plan",
+    "assemble",
+    "probe",
+    "check",
+    "run",
+    "new_case",
+    "bench",
+)
+
+DESCRIPTION = """\
+Prove a venv merge engine right with real wheels and real interpreters.
+
+A run goes: pins (cases/<name>/case.toml) -> verified wheels (wheels_cache/) -> read-only install
+trees -> a plan (which wheel owns which path, and why) -> a venv (virtualenv + symlinks, merged
+directories, a .pth fallback) -> a probe inside the venv's own interpreter -> findings.
+
+Typical use:
+  harness run                          every case, default interpreter, merge engine
+  harness run --python all -j 2        the matrix over every CPython found
+  harness plan google==1.9.3 protobuf==6.33.5 --python 3.11
+  harness assemble PyJWT==2.10.1 jwt==1.4.0 --python 3.11 --out /tmp/v
+
+Environment: HARNESS_INDEX_URL (package index; default: pip's), HARNESS_WHEELS_CACHE (cache
+directory), HARNESS_OFFLINE=1 (never touch the network).
+Exit status: 0 ok, 1 findings, 2 usage, configuration or input errors.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"harness.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"harness.commands.{name}":
+                continue  # not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HarnessError as exc:
+        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"harness {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,262 @@
+"""Plain, frozen data passed between the stages (see docs/architecture in shared/).
+
+Every stage takes and returns these values, so each can be tested alone and serialised to
+stable JSON (`to_json`): sorted keys, tuples as lists, no timestamps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# --------------------------------------------------------------------------- wheels
+
+
+@dataclass(frozen=True, order=True)
+class ConsoleScript:
+    """One `[console_scripts]` entry: `name = module:attr` (attr may be dotted)."""
+
+    name: str
+    module: str
+    attr: str
+
+
+@dataclass(frozen=True)
+class WheelFacts:
+    """Layout facts of one wheel, derived from its RECORD alone (merge-engine.md §1).
+
+    `label` is the wheel's identity in a plan: unique within one input sequence, stable across
+    runs (the wheel file name, or a case-given alias). Every path is POSIX, relative to the
+    wheel's site-packages (or to the prefix for `data_files`).
+    """
+
+    label: str
+    name: str  # normalized distribution name (PEP 503), from the dist-info read in the archive
+    version: str
+    dist_info: str  # e.g. "protobuf-6.33.5.dist-info", as found in the archive
+    site_paths: tuple[str, ...]  # every site-packages path RECORD routes (sorted)
+    top_levels: tuple[str, ...]  # first segments, dist-info included; empty = layout unknown
+    regular_top_levels: tuple[str, ...]
+    namespace_top_levels: tuple[str, ...]
+    top_level_dirs: tuple[str, ...]
+    namespace_entries: tuple[str, ...]
+    namespace_dirs: tuple[str, ...]
+    regular_roots: tuple[str, ...]
+    native_roots: tuple[str, ...]
+    console_scripts: tuple[ConsoleScript, ...] = ()
+    data_files: tuple[str, ...] = ()
+    root_pth_files: tuple[str, ...] = ()
+    sha256: str = ""
+    filename: str = ""
+
+    @property
+    def layout_known(self) -> bool:
+        return bool(self.top_levels)
+
+    @property
+    def metadata_top_levels(self) -> tuple[str, ...]:
+        return tuple(t for t in self.top_levels if t.endswith((".dist-info", ".egg-info")))
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """One pinned file of a pin: the exact bytes a case expects."""
+
+    filename: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A pinned distribution: `name==version` and every wheel file a target may select.
+
+    `label` names the wheel in plans (default: the selected file name); `filename` forces one
+    exact file whatever the interpreter's tags (two builds of one version in one venv).
+    """
+
+    name: str
+    version: str
+    files: tuple[WheelFile, ...]
+    label: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class InstallTree:
+    """A wheel unpacked once, read-only, keyed by its sha256 (merge-engine.md §2)."""
+
+    root: Path
+
+    @property
+    def site_packages(self) -> Path:
+        return self.root / "site-packages"
+
+    @property
+    def scripts(self) -> Path:
+        return self.root / "scripts"
+
+    @property
+    def headers(self) -> Path:
+        return self.root / "headers"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A target CPython, as it reports itself (asked in a subprocess)."""
+
+    executable: str  # realpath of the interpreter binary
+    version: tuple[int, int, int]
+    implementation: str  # "cpython"
+    tags: tuple[str, ...]  # supported wheel tags, most preferred first ("cp311-cp311-manylinux...")
+
+    @property
+    def short_version(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+
+@dataclass(frozen=True)
+class PreparedWheel:
+    """A wheel ready for an engine: verified file, install tree and facts."""
+
+    label: str
+    path: Path  # the verified wheel file
+    tree: InstallTree
+    facts: WheelFacts
+
+
+# --------------------------------------------------------------------------- plans
+
+ENGINES = ("merge", "whole-tree", "pth", "flat")
+POLICIES = ("error", "warning", "ignore")
+
+COLLISION_KINDS = (
+    "top-level",
+    "namespace entry",
+    "console script",
+    "data file",
+    "distribution metadata entry",
+    "distribution",
+)
+
+
+@dataclass(frozen=True)
+class Collision:
+    """A recorded collision: `kind` `name` is provided by both `first` and `second` (labels)."""
+
+    kind: str
+    name: str
+    first: str
+    second: str
+    message: str = ""
+
+    def describe(self) -> str:
+        if self.message:
+            return self.message
+        return f"{self.kind} `{self.name}` is provided by both {self.first} and {self.second}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why one path ended up where it did: the rule that decided and who claimed it."""
+
+    path: str  # a top-level, namespace entry, console script name, data path or metadata entry
+    rule: str  # short rule id, e.g. "single-claimant", "mixed-merge", "native-last-regular"
+    claimants: tuple[str, ...]  # labels, in wheel order
+    outcome: str  # "project", "merge", "fallback", "suppress", "superseded", "refuse"
+    winner: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MergeGroup:
+    """A real directory in site-packages overlaid from `contributors` in order (later wins)."""
+
+    root: str
+    contributors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A wheel reached through the engine `.pth`: a plain path line, or `addsitedir` when the
+    wheel's layout is unknown (its root `.pth` files must then run)."""
+
+    label: str
+    addsitedir: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an engine will write, and why. The planner returns it; the materializer obeys it.
+
+    `projections` maps a site-packages relative path to the label whose install tree it links
+    to; `data_projections` does the same under the venv prefix.
+    """
+
+    engine: str
+    wheels: tuple[str, ...]  # labels in (deduplicated) wheel order
+    projections: tuple[tuple[str, str], ...]  # (path, label), sorted by path
+    merges: tuple[MergeGroup, ...]
+    fallbacks: tuple[Fallback, ...]  # wheel order
+    metadata_owners: tuple[tuple[str, str], ...]  # (distribution name, label visible), sorted
+    console_scripts: tuple[tuple[str, str, str, str], ...]  # (name, label, module, attr), sorted
+    data_projections: tuple[tuple[str, str], ...]  # (prefix path, label), sorted
+    collisions: tuple[Collision, ...]  # recording order
+    decisions: tuple[Decision, ...]
+    fully_covered: tuple[str, ...] = ()  # labels, wheel order
+    superseded: tuple[str, ...] = ()  # labels dropped as an earlier version of a distribution
+
+    def projection_map(self) -> dict[str, str]:
+        return dict(self.projections)
+
+    def to_json(self) -> str:
+        return to_json(self)
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses, tuples and sets to JSON-ready dicts and lists (deterministic)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(to_plain(v) for v in value)
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Stable JSON: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(to_plain(value), indent=2, sort_keys=True) + "\n"
+
+
+__all__ = [
+    "COLLISION_KINDS",
+    "ENGINES",
+    "POLICIES",
+    "Collision",
+    "ConsoleScript",
+    "Decision",
+    "Fallback",
+    "InstallTree",
+    "Interpreter",
+    "MergeGroup",
+    "Pin",
+    "Plan",
+    "PreparedWheel",
+    "WheelFacts",
+    "WheelFile",
+    "to_json",
+    "to_plain",
+]
