@@ -1,0 +1,574 @@
+"""Hold what a venv shows on disk against what its interpreter really does (merge-engine.md §5).
+
+The checker is pure: it takes an `Observation` (the concrete view, the runtime probe, sys.path
+and metadata, already reduced to plain values) plus the plan, the wheels' facts and the case's
+expectations, and returns `Finding`s. Each finding names the module or path, the concrete and
+the runtime side, the rule (A1–A5, plan, premise, expect-*), and the wheels involved; the runner
+adds the case, the interpreter and the engine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.utils import canonicalize_name
+
+from harness.expectations import CaseSpec
+from harness.model import Plan, WheelFacts
+
+RULES = {
+    "A1": "concrete/runtime agreement",
+    "A2": "no silent loss",
+    "A3": "one metadata copy",
+    "A4": "sys.path hygiene",
+    "A5": "flat differential",
+    "plan": "plan invariant",
+    "premise": "premise guard",
+    "import": "real import",
+    "expect-module": "expected module",
+    "expect-file": "expected file",
+    "expect-metadata": "expected metadata",
+    "expect-collision": "expected collision",
+    "expect-fallback": "expected fallback",
+    "expect-flat": "declared flat difference",
+    "expect-budget": "link budget",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One disagreement, with everything needed to act on it."""
+
+    rule: str
+    subject: str  # the module, path or distribution the finding is about
+    message: str
+    concrete: str | None = None
+    runtime: str | None = None
+    wheels: tuple[str, ...] = ()
+    case: str = ""
+    interpreter: str = ""
+    engine: str = ""
+
+    def render(self) -> str:
+        where = " ".join(x for x in (self.case, self.interpreter, self.engine) if x)
+        lines = [
+            f"[{self.rule} {RULES.get(self.rule, '')}] {where}: {self.subject}: {self.message}"
+        ]
+        if self.concrete is not None:
+            lines.append(f"    concrete: {self.concrete}")
+        if self.runtime is not None:
+            lines.append(f"    runtime:  {self.runtime}")
+        if self.wheels:
+            lines.append(f"    wheels:   {', '.join(self.wheels)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RuntimeModule:
+    """One module as the venv's interpreter resolved (or imported) it."""
+
+    name: str
+    status: str  # found, not-found, error
+    kind: str | None = None  # module, extension, package, namespace, builtin, frozen
+    origin: str | None = None  # realpath of the origin file
+    locations: tuple[str, ...] = ()  # realpaths of the search locations
+    error: str | None = None  # "Type: message"
+
+
+@dataclass(frozen=True)
+class ConcreteModule:
+    """One module as a static tool sees it by walking site-packages."""
+
+    name: str
+    kind: str  # package, namespace, module, extension
+    path: str  # as seen, relative to site-packages
+    realpath: str
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str  # normalized
+    version: str
+    path: str  # realpath of the dist-info
+
+
+Owner = tuple[str, str]  # (wheel label, path relative to that wheel's site-packages)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A venv reduced to plain values: what is on disk and what runtime does."""
+
+    site_packages: str  # realpath
+    concrete: Mapping[str, ConcreteModule]
+    runtime: Mapping[str, RuntimeModule]  # resolve mode
+    imported: Mapping[str, RuntimeModule]  # import mode, for the names a case marks
+    sys_path: tuple[str, ...]  # realpaths of existing entries, in order
+    distributions: tuple[Distribution, ...]
+    owner_of: Callable[[str], Owner | None]
+    fallback_roots: Mapping[str, str] = field(default_factory=dict)  # realpath -> label
+    symlink_counts: Mapping[str, int] = field(default_factory=dict)  # dir -> symlinks under it
+    file_kinds: Mapping[str, str | None] = field(
+        default_factory=dict
+    )  # path -> dir/file/symlink/None
+
+
+# --------------------------------------------------------------------------- module names
+
+
+def shipped_modules(facts: WheelFacts, extension_suffixes: Sequence[str]) -> set[str]:
+    """Every dotted module or package name a wheel's files make importable in a flat install."""
+    names: set[str] = set()
+    suffixes = sorted(extension_suffixes, key=len, reverse=True)
+    for path in facts.site_paths:
+        parts = path.split("/")
+        if parts[0].endswith((".dist-info", ".egg-info", ".data")):
+            continue
+        leaf = parts[-1]
+        if leaf.endswith(".py"):
+            stem = leaf[:-3]
+        else:
+            suffix = next((s for s in suffixes if leaf.endswith(s)), None)
+            if suffix is None:
+                continue
+            stem = leaf[: -len(suffix)]
+        dirs = parts[:-1]
+        if not all(p.isidentifier() for p in dirs) or not stem.isidentifier():
+            continue
+        dotted = [*dirs, stem] if stem != "__init__" else dirs
+        for depth in range(1, len(dotted) + 1):
+            names.add(".".join(dotted[:depth]))
+    return names
+
+
+def _under(name: str, prefixes: Iterable[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _owner_text(owner: Owner | None, path: str | None) -> str:
+    if path is None:
+        return "(none)"
+    if owner is None:
+        return path
+    return f"{owner[1]} from {owner[0]} ({path})"
+
+
+def _matches_wheel(label: str, wanted: str, facts_by_label: Mapping[str, WheelFacts]) -> bool:
+    """A case names a wheel by label or by distribution name."""
+    if label == wanted:
+        return True
+    facts = facts_by_label.get(label)
+    return facts is not None and facts.name == canonicalize_name(wanted)
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def check_a1(obs: Observation) -> list[Finding]:
+    """A1: every module the concrete tree shows resolves at runtime to the same real file."""
+    findings: list[Finding] = []
+    failed: list[str] = []
+    suppressed: dict[str, int] = defaultdict(int)
+    for name in sorted(obs.concrete):
+        ancestor = next((f for f in failed if name.startswith(f + ".")), None)
+        concrete = obs.concrete[name]
+        rt = obs.runtime.get(name)
+        problem = _a1_problem(concrete, rt)
+        if problem is None:
+            continue
+        if ancestor is not None:
+            suppressed[ancestor] += 1
+            continue
+        failed.append(name)
+        owner_c = obs.owner_of(concrete.realpath)
+        owner_r = obs.owner_of(rt.origin) if rt and rt.origin else None
+        wheels = tuple(sorted({o[0] for o in (owner_c, owner_r) if o}))
+        findings.append(
+            Finding(
+                rule="A1",
+                subject=name,
+                message=problem,
+                concrete=f"{concrete.kind} {_owner_text(owner_c, concrete.realpath)} (seen as {concrete.path})",
+                runtime=_runtime_text(rt, obs),
+                wheels=wheels,
+            )
+        )
+    return [
+        f
+        if not suppressed.get(f.subject)
+        else _with_note(f, f"; {suppressed[f.subject]} submodule(s) below it disagree too")
+        for f in findings
+    ]
+
+
+def _with_note(finding: Finding, note: str) -> Finding:
+    return Finding(**{**finding.__dict__, "message": finding.message + note})
+
+
+def _runtime_text(rt: RuntimeModule | None, obs: Observation) -> str:
+    if rt is None:
+        return "(not probed)"
+    if rt.status != "found":
+        return f"{rt.status}" + (f" ({rt.error})" if rt.error else "")
+    if rt.kind == "namespace":
+        return "namespace over " + ", ".join(_owner_text(obs.owner_of(p), p) for p in rt.locations)
+    return f"{rt.kind} {_owner_text(obs.owner_of(rt.origin) if rt.origin else None, rt.origin)}"
+
+
+def _a1_problem(concrete: ConcreteModule, rt: RuntimeModule | None) -> str | None:
+    if rt is None or rt.status != "found":
+        return "the concrete tree shows it, but runtime cannot resolve it"
+    if concrete.kind == "namespace":
+        if rt.kind != "namespace":
+            return "the concrete tree shows a namespace directory, but runtime binds another module"
+        if concrete.realpath not in rt.locations:
+            return "the concrete namespace directory is not among runtime's search locations"
+        return None
+    if rt.kind == "namespace":
+        return "the concrete tree shows a module, but runtime binds a namespace package"
+    if rt.origin != concrete.realpath:
+        return "the concrete tree and runtime resolve to different files"
+    return None
+
+
+def check_a2(
+    obs: Observation,
+    flat: Observation | None,
+    shipped: Mapping[str, set[str]],
+    plan: Plan,
+    spec: CaseSpec,
+) -> list[Finding]:
+    """A2: every module some wheel ships is importable, unless a recorded collision explains it."""
+    declared_absent = [m.name for m in spec.modules if m.absent]
+    collided = {c.name.split("/")[0] for c in plan.collisions}
+    findings = []
+    missing_roots: list[str] = []
+    for name in sorted(set().union(*shipped.values()) if shipped else ()):
+        rt = obs.runtime.get(name)
+        if rt is not None and rt.status == "found":
+            continue
+        if flat is not None and (
+            flat.runtime.get(name) is None or flat.runtime[name].status != "found"
+        ):
+            continue  # a flat install cannot import it either: not the engine's loss
+        if _under(name, declared_absent) and name.split(".")[0] in collided:
+            continue
+        if _under(name, missing_roots):
+            continue
+        missing_roots.append(name)
+        wheels = tuple(sorted(label for label, names in shipped.items() if name in names))
+        findings.append(
+            Finding(
+                rule="A2",
+                subject=name,
+                message="a wheel ships this module but runtime cannot resolve it, and no expected collision explains the loss",
+                runtime=_runtime_text(rt, obs),
+                wheels=wheels,
+            )
+        )
+    return findings
+
+
+def check_a3(obs: Observation, wheels: Sequence[WheelFacts], plan: Plan) -> list[Finding]:
+    """A3: exactly one visible metadata copy per distribution, belonging to the imported code."""
+    findings = []
+    live = [w for w in wheels if w.label not in plan.superseded]
+    by_name: dict[str, list[WheelFacts]] = defaultdict(list)
+    for w in live:
+        by_name[w.name].append(w)
+    facts_by_label = {w.label: w for w in wheels}
+    for name in sorted(by_name):
+        copies = [d for d in obs.distributions if d.name == name]
+        if len(copies) != 1:
+            findings.append(
+                Finding(
+                    rule="A3",
+                    subject=name,
+                    message=f"importlib.metadata finds {len(copies)} copies of this distribution, expected exactly 1",
+                    runtime="; ".join(f"{d.version} at {d.path}" for d in copies) or "(none)",
+                    wheels=tuple(w.label for w in by_name[name]),
+                )
+            )
+            continue
+        visible = copies[0]
+        roots = {r for w in by_name[name] for r in (*w.regular_top_levels, *w.regular_roots)}
+        for module in sorted(r.removesuffix(".py").replace("/", ".") for r in roots):
+            rt = obs.runtime.get(module)
+            if rt is None or rt.origin is None:
+                continue
+            owner = obs.owner_of(rt.origin)
+            code = facts_by_label.get(owner[0]) if owner else None
+            if code is not None and code.name == name and code.version != visible.version:
+                findings.append(
+                    Finding(
+                        rule="A3",
+                        subject=name,
+                        message=f"visible metadata says {visible.version} but `{module}` is imported from {code.version}",
+                        runtime=rt.origin,
+                        wheels=(code.label,),
+                    )
+                )
+    return findings
+
+
+def check_a4(obs: Observation) -> list[Finding]:
+    """A4: the venv's site-packages precedes every fallback entry; no duplicate realpaths."""
+    findings = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(obs.sys_path):
+        if entry in seen:
+            findings.append(
+                Finding(
+                    "A4",
+                    entry,
+                    f"sys.path holds this real path twice (entries {seen[entry]} and {i})",
+                )
+            )
+        seen.setdefault(entry, i)
+    site = seen.get(obs.site_packages)
+    for root, label in sorted(obs.fallback_roots.items()):
+        pos = seen.get(root)
+        if pos is not None and (site is None or pos < site):
+            findings.append(
+                Finding(
+                    "A4",
+                    root,
+                    f"fallback entry at position {pos} precedes the venv site-packages ({site})",
+                    wheels=(label,),
+                )
+            )
+    return findings
+
+
+def _signature(rt: RuntimeModule | None, obs: Observation) -> tuple:
+    """What a module *is*, independent of where the venv lives: status, kind and owner."""
+    if rt is None or rt.status != "found":
+        return ("absent",)
+    if rt.kind == "namespace":
+        return ("namespace",)
+    owner = obs.owner_of(rt.origin) if rt.origin else None
+    return (rt.kind, owner)
+
+
+def check_a5(
+    obs: Observation, flat: Observation, names: Iterable[str], spec: CaseSpec
+) -> list[Finding]:
+    """A5: every difference from the flat oracle is declared by the case, and every declaration holds."""
+    findings = []
+    differing: list[str] = []
+    for name in sorted(set(names)):
+        mine, theirs = obs.runtime.get(name), flat.runtime.get(name)
+        if _signature(mine, obs) == _signature(theirs, flat):
+            continue
+        differing.append(name)
+        if spec.declared_flat_difference(name) or _under(name, [f.subject for f in findings]):
+            continue
+        findings.append(
+            Finding(
+                rule="A5",
+                subject=name,
+                message="differs from the flat install and the case does not declare it",
+                concrete=f"flat: {_runtime_text(theirs, flat)}",
+                runtime=f"this engine: {_runtime_text(mine, obs)}",
+            )
+        )
+    for declared in spec.flat_differences:
+        if not any(declared.covers(n) for n in differing):
+            findings.append(
+                Finding(
+                    rule="expect-flat",
+                    subject=declared.module,
+                    message="declared as a difference from flat, but this engine agrees with flat",
+                )
+            )
+    return findings
+
+
+def check_premises(spec: CaseSpec, wheels: Sequence[WheelFacts]) -> list[Finding]:
+    findings = []
+    facts_by_label = {w.label: w for w in wheels}
+    for premise in spec.premises:
+        matching = [w for w in wheels if _matches_wheel(w.label, premise.wheel, facts_by_label)]
+        if not matching:
+            findings.append(
+                Finding(
+                    "premise", premise.wheel, f"no wheel of the case is named {premise.wheel!r}"
+                )
+            )
+            continue
+        for w in matching:
+            ok, seen = premise.holds(w)
+            if not ok:
+                findings.append(
+                    Finding(
+                        "premise",
+                        premise.describe(),
+                        f"the wheel lost the shape this case exercises ({premise.why}); it has: {seen}",
+                        wheels=(w.label,),
+                    )
+                )
+    return findings
+
+
+def check_expectations(
+    obs: Observation, spec: CaseSpec, plan: Plan, wheels: Sequence[WheelFacts]
+) -> list[Finding]:
+    """The case's own `[[expect.*]]` entries."""
+    findings = []
+    facts_by_label = {w.label: w for w in wheels}
+    for m in spec.modules:
+        rt = obs.imported.get(m.name) or obs.runtime.get(m.name)
+        if m.absent:
+            if rt is not None and rt.status == "found":
+                findings.append(
+                    Finding(
+                        "expect-module",
+                        m.name,
+                        f"expected absent ({m.explanation}), but runtime finds it",
+                        runtime=_runtime_text(rt, obs),
+                    )
+                )
+            continue
+        owner = obs.owner_of(rt.origin) if rt and rt.origin else None
+        if rt is None or rt.status != "found":
+            findings.append(
+                Finding(
+                    "expect-module",
+                    m.name,
+                    f"expected from {m.owner} ({m.explanation}), but runtime cannot load it",
+                    runtime=_runtime_text(rt, obs),
+                )
+            )
+        elif rt.kind == "namespace":
+            labels = {o[0] for o in (obs.owner_of(p) for p in rt.locations) if o}
+            if not any(_matches_wheel(label, m.owner or "", facts_by_label) for label in labels):
+                findings.append(
+                    Finding(
+                        "expect-module",
+                        m.name,
+                        f"expected a portion from {m.owner} ({m.explanation})",
+                        runtime=_runtime_text(rt, obs),
+                    )
+                )
+        elif owner is None or not _matches_wheel(owner[0], m.owner or "", facts_by_label):
+            findings.append(
+                Finding(
+                    "expect-module",
+                    m.name,
+                    f"expected from {m.owner} ({m.explanation})",
+                    runtime=_runtime_text(rt, obs),
+                )
+            )
+
+    for name in spec.imports:
+        rt = obs.imported.get(name)
+        if rt is None or rt.status != "found":
+            findings.append(
+                Finding(
+                    "import",
+                    name,
+                    "a real import of this module fails",
+                    runtime=_runtime_text(rt, obs),
+                )
+            )
+
+    for f in spec.files:
+        kind = obs.file_kinds.get(f.path)
+        if f.absent:
+            if kind is not None:
+                findings.append(
+                    Finding(
+                        "expect-file", f.path, f"expected absent ({f.explanation}), found a {kind}"
+                    )
+                )
+            continue
+        if kind is None:
+            findings.append(
+                Finding(
+                    "expect-file",
+                    f.path,
+                    f"expected in site-packages ({f.explanation}), but it is not there",
+                )
+            )
+            continue
+        if f.kind and f.kind != kind:
+            findings.append(
+                Finding(
+                    "expect-file", f.path, f"expected a {f.kind} ({f.explanation}), found a {kind}"
+                )
+            )
+        if f.owner:
+            real = _realpath_in(obs, f.path)
+            owner = obs.owner_of(real)
+            if owner is None or not _matches_wheel(owner[0], f.owner, facts_by_label):
+                findings.append(
+                    Finding(
+                        "expect-file",
+                        f.path,
+                        f"expected from {f.owner} ({f.explanation})",
+                        concrete=_owner_text(owner, real),
+                    )
+                )
+
+    for md in spec.metadata:
+        copies = [d for d in obs.distributions if d.name == canonicalize_name(md.name)]
+        if len(copies) != 1 or (md.version and copies[0].version != md.version):
+            findings.append(
+                Finding(
+                    "expect-metadata",
+                    md.name,
+                    f"expected one copy{' of version ' + md.version if md.version else ''} ({md.explanation})",
+                    runtime="; ".join(f"{d.version} at {d.path}" for d in copies) or "(none)",
+                )
+            )
+
+    recorded = {(c.kind, c.name) for c in plan.collisions}
+    for c in spec.collisions:
+        if (c.kind, c.name) not in recorded:
+            findings.append(
+                Finding(
+                    "expect-collision",
+                    c.name,
+                    f"expected a recorded {c.kind} collision ({c.explanation}); recorded: {sorted(recorded) or 'none'}",
+                )
+            )
+
+    on_path = set(obs.fallback_roots.values())
+    for fb in spec.fallbacks:
+        if not any(_matches_wheel(label, fb.wheel, facts_by_label) for label in on_path):
+            findings.append(
+                Finding(
+                    "expect-fallback",
+                    fb.wheel,
+                    f"expected on the .pth fallback and on sys.path ({fb.explanation})",
+                )
+            )
+
+    for budget in spec.budgets:
+        count = obs.symlink_counts.get(budget.under, 0)
+        if count > budget.max_symlinks:
+            findings.append(
+                Finding(
+                    "expect-budget",
+                    budget.under,
+                    f"{count} symlinks, budget {budget.max_symlinks} ({budget.explanation})",
+                )
+            )
+    return findings
+
+
+def _realpath_in(obs: Observation, path: str) -> str:
+    import os
+
+    return os.path.realpath(os.path.join(obs.site_packages, path))
+
+
+def static_blind_spots(obs: Observation, names: Iterable[str]) -> list[str]:
+    """Modules runtime finds that a static tool walking site-packages cannot see (info, not a finding)."""
+    return sorted(
+        n
+        for n in names
+        if n not in obs.concrete and (rt := obs.runtime.get(n)) and rt.status == "found"
+    )

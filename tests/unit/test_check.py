@@ -1,0 +1,325 @@
+"""The checker is pure: each rule is shown to pass on agreement and to fail on disagreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import check
+from harness.check import ConcreteModule, Distribution, Observation, RuntimeModule
+from harness.errors import CaseFileError
+from harness.expectations import parse_spec
+from harness.facts import facts_from_paths
+from harness.model import Collision, Plan
+
+SITE = "/v/site-packages"
+GOOGLE_TREE = "/trees/google/site-packages"
+PROTOBUF_TREE = "/trees/protobuf/site-packages"
+TREES = {GOOGLE_TREE: "google", PROTOBUF_TREE: "protobuf"}
+
+
+def owner_of(real: str):
+    for root, label in TREES.items():
+        if real.startswith(root + "/"):
+            return label, real[len(root) + 1 :]
+    return None
+
+
+def obs(concrete=(), runtime=(), imported=(), sys_path=(SITE,), dists=(), **kw) -> Observation:
+    return Observation(
+        site_packages=SITE,
+        concrete={m.name: m for m in concrete},
+        runtime={m.name: m for m in runtime},
+        imported={m.name: m for m in imported},
+        sys_path=tuple(sys_path),
+        distributions=tuple(dists),
+        owner_of=owner_of,
+        **kw,
+    )
+
+
+def empty_plan(**kw) -> Plan:
+    base = dict(
+        engine="merge",
+        wheels=(),
+        projections=(),
+        merges=(),
+        fallbacks=(),
+        metadata_owners=(),
+        console_scripts=(),
+        data_projections=(),
+        collisions=(),
+        decisions=(),
+    )
+    base.update(kw)
+    return Plan(**base)
+
+
+def spec(raw: dict):
+    return parse_spec(Path("cases/x/case.toml"), {"description": "x", **raw})
+
+
+# --------------------------------------------------------------------------- A1
+
+
+def test_a1_agreement_is_silent():
+    init = f"{GOOGLE_TREE}/google/__init__.py"
+    o = obs(
+        concrete=[ConcreteModule("google", "package", "google/__init__.py", init)],
+        runtime=[RuntimeModule("google", "found", "package", init)],
+    )
+    assert check.check_a1(o) == []
+
+
+def test_a1_whole_tree_bug_names_both_owners():
+    # The seed bug: concrete google/ is protobuf's namespace tree, runtime binds google 1.9.3's
+    # regular package through the fallback.
+    o = obs(
+        concrete=[
+            ConcreteModule("google", "namespace", "google", f"{PROTOBUF_TREE}/google"),
+            ConcreteModule(
+                "google.protobuf",
+                "package",
+                "google/protobuf/__init__.py",
+                f"{PROTOBUF_TREE}/google/protobuf/__init__.py",
+            ),
+        ],
+        runtime=[
+            RuntimeModule("google", "found", "package", f"{GOOGLE_TREE}/google/__init__.py"),
+            RuntimeModule("google.protobuf", "not-found"),
+        ],
+    )
+    findings = check.check_a1(o)
+    assert [f.subject for f in findings] == ["google"]
+    (f,) = findings
+    assert f.rule == "A1"
+    assert "protobuf" in f.concrete and "google/__init__.py from google" in f.runtime
+    assert f.wheels == ("google", "protobuf")
+    assert "1 submodule(s)" in f.message
+
+
+def test_a1_namespace_must_include_the_concrete_dir():
+    o = obs(
+        concrete=[ConcreteModule("jaraco", "namespace", "jaraco", f"{SITE}/jaraco")],
+        runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{PROTOBUF_TREE}/jaraco",))],
+    )
+    assert [f.rule for f in check.check_a1(o)] == ["A1"]
+    ok = obs(
+        concrete=[ConcreteModule("jaraco", "namespace", "jaraco", f"{SITE}/jaraco")],
+        runtime=[
+            RuntimeModule(
+                "jaraco", "found", "namespace", None, (f"{SITE}/jaraco", f"{PROTOBUF_TREE}/jaraco")
+            )
+        ],
+    )
+    assert check.check_a1(ok) == []
+
+
+# --------------------------------------------------------------------------- A2
+
+
+def test_shipped_modules_from_record_paths():
+    facts = facts_from_paths(
+        "p",
+        [
+            "google/protobuf/__init__.py",
+            "google/protobuf/message.py",
+            "google/_upb/_message.abi3.so",
+            "pyzmq.libs/libzmq.so.5",
+            "tests-data/x.py",
+            "six.py",
+        ],
+    )
+    names = check.shipped_modules(facts, [".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"])
+    assert names == {
+        "google",
+        "google.protobuf",
+        "google.protobuf.message",
+        "google._upb",
+        "google._upb._message",
+        "six",
+    }
+
+
+def test_a2_loss_needs_a_declared_absence_and_a_recorded_collision():
+    shipped = {"protobuf": {"google", "google.protobuf"}, "google": {"google"}}
+    o = obs(
+        runtime=[
+            RuntimeModule("google", "found", "package", "x"),
+            RuntimeModule("google.protobuf", "not-found"),
+        ]
+    )
+    flat = obs(
+        runtime=[
+            RuntimeModule("google", "found", "package", "x"),
+            RuntimeModule("google.protobuf", "found", "package", "y"),
+        ]
+    )
+    undeclared = check.check_a2(o, flat, shipped, empty_plan(), spec({}))
+    assert [(f.rule, f.subject, f.wheels) for f in undeclared] == [
+        ("A2", "google.protobuf", ("protobuf",))
+    ]
+    declared = spec(
+        {"expect": {"module": [{"name": "google.protobuf", "absent": True, "explanation": "why"}]}}
+    )
+    plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
+    assert check.check_a2(o, flat, shipped, plan, declared) == []
+    # declared but no collision recorded: still a loss
+    assert len(check.check_a2(o, flat, shipped, empty_plan(), declared)) == 1
+
+
+# --------------------------------------------------------------------------- A3, A4
+
+
+def test_a3_exactly_one_copy_and_it_matches_the_code():
+    old = facts_from_paths("old", ["pb/__init__.py"], dist_info="pb-5.0.dist-info")
+    new = facts_from_paths("new", ["pb/__init__.py"], dist_info="pb-6.0.dist-info")
+    TREES["/trees/old/site-packages"] = "old"
+    TREES["/trees/new/site-packages"] = "new"
+    try:
+        runtime = [
+            RuntimeModule("pb", "found", "package", "/trees/old/site-packages/pb/__init__.py")
+        ]
+        two = obs(
+            runtime=runtime, dists=[Distribution("pb", "5.0", "a"), Distribution("pb", "6.0", "b")]
+        )
+        assert [f.rule for f in check.check_a3(two, [old, new], empty_plan())] == ["A3"]
+        mismatch = obs(runtime=runtime, dists=[Distribution("pb", "6.0", "b")])
+        (f,) = check.check_a3(mismatch, [old, new], empty_plan(superseded=()))
+        assert "imported from 5.0" in f.message
+        good = obs(
+            runtime=[
+                RuntimeModule("pb", "found", "package", "/trees/new/site-packages/pb/__init__.py")
+            ],
+            dists=[Distribution("pb", "6.0", "b")],
+        )
+        assert check.check_a3(good, [old, new], empty_plan(superseded=("old",))) == []
+    finally:
+        del TREES["/trees/old/site-packages"], TREES["/trees/new/site-packages"]
+
+
+def test_a4_site_packages_first_and_no_duplicates():
+    good = obs(
+        sys_path=["/stdlib", SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: "protobuf"}
+    )
+    assert check.check_a4(good) == []
+    bad = obs(sys_path=[PROTOBUF_TREE, SITE, SITE], fallback_roots={PROTOBUF_TREE: "protobuf"})
+    assert sorted(f.message.split(" ")[0] for f in check.check_a4(bad)) == ["fallback", "sys.path"]
+
+
+# --------------------------------------------------------------------------- A5
+
+
+def test_a5_differences_must_be_declared_and_declarations_must_hold():
+    o = obs(runtime=[RuntimeModule("google.protobuf", "not-found")])
+    flat = obs(
+        runtime=[
+            RuntimeModule(
+                "google.protobuf",
+                "found",
+                "package",
+                f"{PROTOBUF_TREE}/google/protobuf/__init__.py",
+            )
+        ]
+    )
+    assert [f.rule for f in check.check_a5(o, flat, ["google.protobuf"], spec({}))] == ["A5"]
+    declared = spec(
+        {"expect": {"flat_difference": [{"module": "google.protobuf", "explanation": "why"}]}}
+    )
+    assert check.check_a5(o, flat, ["google.protobuf"], declared) == []
+    # the same declaration against an engine that agrees with flat is stale
+    assert [f.rule for f in check.check_a5(flat, flat, ["google.protobuf"], declared)] == [
+        "expect-flat"
+    ]
+
+
+# --------------------------------------------------------------------------- premises, expectations
+
+
+def test_premise_guard_fails_when_the_shape_is_gone():
+    google = facts_from_paths(
+        "google-1.9.3-py2.py3-none-any.whl",
+        ["google/__init__.py"],
+        dist_info="google-1.9.3.dist-info",
+    )
+    s = spec(
+        {
+            "premise": [
+                {
+                    "wheel": "google",
+                    "fact": "regular_top_levels",
+                    "contains": "google",
+                    "why": "ships google/__init__.py",
+                }
+            ]
+        }
+    )
+    assert check.check_premises(s, [google]) == []
+    namespace_google = facts_from_paths(
+        "google-1.9.3-py2.py3-none-any.whl", ["google/x.py"], dist_info="google-1.9.3.dist-info"
+    )
+    (f,) = check.check_premises(s, [namespace_google])
+    assert f.rule == "premise" and "ships google/__init__.py" in f.message
+
+
+def test_expectations_module_owner_absent_metadata_collision():
+    facts = [
+        facts_from_paths("google", ["google/__init__.py"]),
+        facts_from_paths("protobuf", ["google/protobuf/__init__.py"]),
+    ]
+    s = spec(
+        {
+            "expect": {
+                "module": [
+                    {"name": "google", "owner": "google", "explanation": "regular google wins"},
+                    {"name": "google.protobuf", "absent": True, "explanation": "hidden"},
+                ],
+                "metadata": [{"name": "protobuf", "version": "1.0", "explanation": "one copy"}],
+                "collision": [
+                    {"kind": "top-level", "name": "google", "explanation": "both claim google"}
+                ],
+            }
+        }
+    )
+    good = obs(
+        runtime=[
+            RuntimeModule("google", "found", "package", f"{GOOGLE_TREE}/google/__init__.py"),
+            RuntimeModule("google.protobuf", "not-found"),
+        ],
+        dists=[Distribution("protobuf", "1.0", "p")],
+    )
+    plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
+    assert check.check_expectations(good, s, plan, facts) == []
+    bad = obs(
+        runtime=[
+            RuntimeModule("google", "found", "package", f"{PROTOBUF_TREE}/google/__init__.py"),
+            RuntimeModule("google.protobuf", "found", "package", "x"),
+        ],
+    )
+    rules = sorted(f.rule for f in check.check_expectations(bad, s, empty_plan(), facts))
+    assert rules == ["expect-collision", "expect-metadata", "expect-module", "expect-module"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"detects": ["merge"]}, "detects"),
+        ({"python": "not a spec"}, "python"),
+        ({"expect": {"module": [{"name": "x", "explanation": "e"}]}}, "expect.module[0]"),
+        ({"expect": {"module": [{"name": "x", "owner": "a"}]}}, "expect.module[0].explanation"),
+        (
+            {"expect": {"collision": [{"kind": "nope", "name": "x", "explanation": "e"}]}},
+            "expect.collision[0].kind",
+        ),
+        (
+            {"premise": [{"wheel": "w", "fact": "colour", "contains": "x", "why": "y"}]},
+            "premise[0].fact",
+        ),
+        ({"surprise": 1}, "(top level)"),
+    ],
+)
+def test_spec_errors_name_the_file_and_key(raw, key):
+    with pytest.raises(CaseFileError) as exc:
+        spec(raw)
+    assert "cases/x/case.toml" in str(exc.value) and f"`{key}`" in str(exc.value)
