@@ -1,0 +1,477 @@
+"""The runtime probe: asks a venv's own interpreter where every module really comes from.
+
+Run as a SCRIPT by the target interpreter (never imported into it):
+
+    <venv>/bin/python -E -s probe.py < request.json > report.json
+
+Standard library only, and valid on CPython 3.8 to 3.13 (hence no 3.9+ syntax at run time and
+quoted annotations). The request and report schema is documented in docs/probe-schema.md.
+
+Two modes per module:
+
+- *resolve* emulates the path finder without executing package code: builtin and frozen
+  importers, then every path entry's finder (from `sys.path_hooks` / `sys.path_importer_cache`)
+  for top-levels over `sys.path`, for submodules over the parent's search locations (computed
+  the same way, cached). A name already in `sys.modules` (put there at start-up, e.g. by a `.pth`
+  import line) is reported from that module object, because a real import would return it.
+- *import* runs `importlib.import_module` for the names a case marks.
+
+Package code may print: file descriptor 1 is pointed at stderr while the probe runs, and the
+report goes to a saved duplicate of the original stdout. The probe ends with `os._exit` after
+flushing, so threads or atexit hooks started by imported packages cannot hang or alter it.
+"""
+
+import sys
+
+# First statement after `import sys`: what start-up (site, .pth import lines) already imported.
+MODULES_AT_START = sorted(sys.modules)
+
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import importlib.machinery  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+
+SCHEMA_VERSION = 1
+_REQUEST_KEYS = ("resolve", "import", "env", "distributions")
+_NOT_FOUND = "not-found"
+_STARTUP_MODULES = frozenset(MODULES_AT_START)
+
+_realpath_cache = {}  # type: dict
+
+
+def realpath(path: "str | None") -> "str | None":
+    """`os.path.realpath`, memoized: thousands of modules share a few directories."""
+    if path is None:
+        return None
+    try:
+        return _realpath_cache[path]
+    except KeyError:
+        value = os.path.realpath(path)
+        _realpath_cache[path] = value
+        return value
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalization, so `Foo_Bar` and `foo-bar` compare equal."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _error(exc: BaseException) -> "dict":
+    return {"type": type(exc).__name__, "message": str(exc)}
+
+
+def _qualname(obj: object) -> str:
+    """A finder or loader as `module.Class` (classes in meta_path are their own name)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return "{}.{}".format(cls.__module__, getattr(cls, "__qualname__", cls.__name__))
+
+
+def _is_extension(spec: object, origin: "str | None") -> bool:
+    if isinstance(getattr(spec, "loader", None), importlib.machinery.ExtensionFileLoader):
+        return True
+    return bool(origin) and origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+
+
+def classify(spec: object) -> str:
+    """The kind of a found spec: namespace, builtin, frozen, package, extension or module."""
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    loader = getattr(spec, "loader", None)
+    if locations is not None and origin in (None, "namespace"):
+        return "namespace"
+    if origin == "built-in" or loader is importlib.machinery.BuiltinImporter:
+        return "builtin"
+    if origin == "frozen" or loader is importlib.machinery.FrozenImporter:
+        return "frozen"
+    if locations is not None:
+        return "package"
+    if _is_extension(spec, origin):
+        return "extension"
+    return "module"
+
+
+def _record(name: str, mode: str, status: str, **fields: object) -> "dict":
+    record = {
+        "name": name,
+        "mode": mode,
+        "status": status,
+        "kind": None,
+        "origin": None,
+        "realpath": None,
+        "file": None,
+        "loader": None,
+        "search_locations": None,
+        "search_realpaths": None,
+        "preloaded": False,
+        "error": None,
+    }
+    record.update(fields)
+    return record
+
+
+def _found_record(
+    name: str,
+    mode: str,
+    kind: str,
+    spec: object,
+    locations: object,
+    file: "str | None",
+    preloaded: bool,
+) -> "dict":
+    origin = getattr(spec, "origin", None) if spec is not None else None
+    has_location = kind in ("module", "extension", "package") and origin is not None
+    search = None if locations is None else [str(p) for p in locations]
+    return _record(
+        name,
+        mode,
+        "found",
+        kind=kind,
+        origin=origin,
+        realpath=realpath(origin) if has_location else None,
+        file=file,
+        loader=_qualname(spec.loader) if getattr(spec, "loader", None) is not None else None,
+        search_locations=search,
+        search_realpaths=None if search is None else [realpath(p) for p in search],
+        preloaded=preloaded,
+    )
+
+
+def _module_record(name: str, mode: str, module: object, preloaded: bool) -> "dict":
+    """Describe an imported module object from its spec and attributes."""
+    spec = getattr(module, "__spec__", None)
+    locations = getattr(module, "__path__", None)
+    file = getattr(module, "__file__", None)
+    if spec is not None:
+        kind = classify(spec)
+    elif locations is not None:
+        kind = "package" if file else "namespace"
+    else:
+        kind = "module"
+    if locations is not None:
+        locations = list(locations)
+    return _found_record(name, mode, kind, spec, locations, file, preloaded)
+
+
+def _not_found(name: str, mode: str, missing: str) -> "dict":
+    message = "No module named {!r}".format(missing)
+    return _record(
+        name, mode, _NOT_FOUND, error={"type": "ModuleNotFoundError", "message": message}
+    )
+
+
+def _invalid(name: object) -> "str | None":
+    if not isinstance(name, str) or not name:
+        return "module name must be a non-empty string, got {!r}".format(name)
+    if any(not part for part in name.split(".")):
+        return "module name {!r} has an empty segment (relative names are not resolvable)".format(
+            name
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- resolve mode
+
+
+def _path_finder(entry: str) -> object:
+    """The finder for one path entry, exactly as PathFinder picks (and caches) it."""
+    try:
+        return sys.path_importer_cache[entry]
+    except KeyError:
+        pass
+    finder = None
+    for hook in sys.path_hooks:
+        try:
+            finder = hook(entry)
+            break
+        except ImportError:
+            continue
+    sys.path_importer_cache[entry] = finder
+    return finder
+
+
+def _entry_spec(finder: object, fullname: str) -> object:
+    """`finder.find_spec`, or the legacy `find_loader` protocol (zipimporter before 3.10)."""
+    find_spec = getattr(finder, "find_spec", None)
+    if find_spec is not None:
+        return find_spec(fullname)
+    find_loader = getattr(finder, "find_loader", None)
+    if find_loader is None:
+        return None
+    loader, portions = find_loader(fullname)
+    if loader is not None:
+        return importlib.util.spec_from_loader(fullname, loader)
+    spec = importlib.machinery.ModuleSpec(fullname, None)
+    spec.submodule_search_locations = list(portions or [])
+    return spec
+
+
+def find_in_path(fullname: str, path: "list") -> "tuple":
+    """PathFinder's scan (`_get_spec`) over `path`: (spec, namespace portions).
+
+    A loader-bearing spec returns at once (regular package, module, extension); bare directories
+    are collected as namespace portions and the scan continues (PEP 420). Unlike
+    `PathFinder.find_spec`, no `_NamespacePath` is built, because that reads the parent from
+    `sys.modules`, which resolve mode never populates.
+    """
+    portions = []
+    for entry in path:
+        if not isinstance(entry, str):
+            continue
+        finder = _path_finder(entry)
+        if finder is None:
+            continue
+        spec = _entry_spec(finder, fullname)
+        if spec is None:
+            continue
+        if spec.loader is not None:
+            return spec, None
+        portions.extend(spec.submodule_search_locations or [])
+    return None, portions
+
+
+class Resolver:
+    """Resolve dotted names without executing package code; parents are cached."""
+
+    def __init__(self) -> None:
+        self._results = {}  # type: dict
+
+    def resolve(self, name: str) -> "dict":
+        """The resolve-mode record for `name` (its internal `_locations` kept for children)."""
+        cached = self._results.get(name)
+        if cached is None:
+            cached = self._resolve(name)
+            self._results[name] = cached
+        return cached
+
+    def _resolve(self, name: str) -> "dict":
+        invalid = _invalid(name)
+        if invalid:
+            return _record(
+                name, "resolve", "error", error={"type": "ValueError", "message": invalid}
+            )
+        if name in _STARTUP_MODULES:  # a real import would return this very object
+            module = sys.modules.get(name)
+            if module is not None:
+                return _module_record(name, "resolve", module, preloaded=True)
+        parent_name, _, _ = name.rpartition(".")
+        try:
+            if not parent_name:
+                for importer in (
+                    importlib.machinery.BuiltinImporter,
+                    importlib.machinery.FrozenImporter,
+                ):
+                    spec = importer.find_spec(name)
+                    if spec is not None:
+                        return _found_record(
+                            name, "resolve", classify(spec), spec, None, None, False
+                        )
+                return self._from_path(name, list(sys.path), name)
+            parent = self.resolve(parent_name)
+            if parent["status"] == _NOT_FOUND:
+                return _record(name, "resolve", _NOT_FOUND, error=parent["error"])
+            if parent["status"] != "found":
+                return _record(name, "resolve", "error", error=parent["error"])
+            locations = parent["search_locations"]
+            if locations is None:
+                message = "No module named {!r}; {!r} is not a package".format(name, parent_name)
+                return _record(
+                    name,
+                    "resolve",
+                    "error",
+                    error={"type": "ModuleNotFoundError", "message": message},
+                )
+            spec = importlib.machinery.FrozenImporter.find_spec(name, locations)
+            if spec is not None:
+                return _found_record(name, "resolve", classify(spec), spec, None, None, False)
+            return self._from_path(name, locations, name)
+        except Exception as exc:  # a broken path hook or unreadable directory
+            return _record(name, "resolve", "error", error=_error(exc))
+
+    def _from_path(self, name: str, path: "list", missing: str) -> "dict":
+        spec, portions = find_in_path(name, path)
+        if spec is None:
+            if not portions:
+                return _not_found(name, "resolve", missing)
+            namespace = importlib.machinery.ModuleSpec(name, None)
+            namespace.submodule_search_locations = portions
+            return _found_record(name, "resolve", "namespace", namespace, portions, None, False)
+        kind = classify(spec)
+        locations = spec.submodule_search_locations
+        file = spec.origin if getattr(spec, "has_location", False) else None
+        return _found_record(
+            name, "resolve", kind, spec, None if locations is None else list(locations), file, False
+        )
+
+
+# --------------------------------------------------------------------------- import mode
+
+
+def import_record(name: str) -> "dict":
+    """Really import `name`; every failure except KeyboardInterrupt is recorded, not raised."""
+    invalid = _invalid(name)
+    if invalid:
+        return _record(name, "import", "error", error={"type": "ValueError", "message": invalid})
+    preloaded = name in sys.modules
+    try:
+        module = importlib.import_module(name)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit from package code is an error too
+        chain = set()
+        parts = name.split(".")
+        for index in range(1, len(parts) + 1):
+            chain.add(".".join(parts[:index]))
+        not_found = (
+            isinstance(exc, ModuleNotFoundError)
+            and exc.name in chain
+            and "is not a package" not in str(exc)
+        )
+        return _record(name, "import", _NOT_FOUND if not_found else "error", error=_error(exc))
+    return _module_record(name, "import", module, preloaded=preloaded)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def interpreter_report() -> "dict":
+    machinery = importlib.machinery
+    return {
+        "executable": sys.executable,
+        "realpath": realpath(sys.executable),
+        "version": list(sys.version_info[:3]),
+        "implementation": sys.implementation.name,
+        "cache_tag": sys.implementation.cache_tag,
+        "platform": sys.platform,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "exec_prefix": sys.exec_prefix,
+        "extension_suffixes": list(machinery.EXTENSION_SUFFIXES),
+        "source_suffixes": list(machinery.SOURCE_SUFFIXES),
+        "bytecode_suffixes": list(machinery.BYTECODE_SUFFIXES),
+    }
+
+
+def sys_path_report() -> "list":
+    return [
+        {"entry": entry, "realpath": realpath(entry), "exists": os.path.exists(entry)}
+        for entry in sys.path
+        if isinstance(entry, str)
+    ]
+
+
+def site_packages_report() -> "list":
+    import site
+
+    getsitepackages = getattr(site, "getsitepackages", None)
+    return list(getsitepackages()) if getsitepackages is not None else []
+
+
+def distributions_report() -> "list":
+    """Every distribution importlib.metadata finds, duplicates included, in a stable order.
+
+    `order` is the discovery index (sys.path order: the first of a name is what
+    `distribution(name)` returns); the list is sorted by normalized name, then that order.
+    """
+    import importlib.metadata as metadata
+
+    found = []
+    for order, dist in enumerate(metadata.distributions()):
+        try:
+            name = dist.metadata["Name"]
+        except Exception:
+            name = None
+        try:
+            version = dist.version
+        except Exception:
+            version = None
+        path = getattr(dist, "_path", None)
+        path = None if path is None else str(path)
+        found.append(
+            {
+                "name": name,
+                "normalized_name": normalize_name(name) if name else None,
+                "version": version,
+                "path": path,
+                "realpath": realpath(path),
+                "order": order,
+            }
+        )
+    found.sort(key=lambda d: (d["normalized_name"] or "", d["order"]))
+    return found
+
+
+def _drop_script_dir() -> "str | None":
+    """Running a script puts its directory first on sys.path; it is not part of the venv."""
+    script_dir = os.path.dirname(os.path.abspath(__file__))
+    first = sys.path[0] if sys.path else None
+    if isinstance(first, str) and first and realpath(first) == realpath(script_dir):
+        return sys.path.pop(0)
+    return None
+
+
+def read_request(text: str) -> "dict":
+    request = json.loads(text) if text.strip() else {}
+    if not isinstance(request, dict):
+        raise ValueError("the request must be a JSON object, got {}".format(type(request).__name__))
+    unknown = sorted(set(request) - set(_REQUEST_KEYS))
+    if unknown:
+        raise ValueError(
+            "unknown request keys {}; expected some of {}".format(unknown, list(_REQUEST_KEYS))
+        )
+    for key in ("resolve", "import"):
+        if not isinstance(request.get(key, []), list):
+            raise ValueError("request[{!r}] must be a list of dotted names".format(key))
+    return request
+
+
+def run(request: "dict", removed_script_dir: "str | None" = None) -> "dict":
+    """Build the whole report. Order matters: resolve before anything imports package code."""
+    resolver = Resolver()
+    modules = []
+    for name in dict.fromkeys(request.get("resolve", [])):
+        modules.append(dict(resolver.resolve(name)))
+    modules_after_resolve = sorted(sys.modules)
+    report = {
+        "schema": SCHEMA_VERSION,
+        "interpreter": interpreter_report(),
+        "sys_path": sys_path_report(),
+        "site_packages": site_packages_report(),
+        "meta_path": [_qualname(finder) for finder in sys.meta_path],
+        "removed_script_dir": removed_script_dir,
+        "modules_at_start": MODULES_AT_START,
+        "modules_after_resolve": modules_after_resolve,
+        "distributions": distributions_report() if request.get("distributions", True) else [],
+    }
+    for name in dict.fromkeys(request.get("import", [])):
+        modules.append(import_record(name))
+    modules.sort(key=lambda m: (str(m["name"]), m["mode"]))
+    report["modules"] = modules
+    return report
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w", encoding="ascii")
+    os.dup2(2, 1)  # anything package code prints (even from C) goes to stderr
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()  # what start-up left buffered goes to stderr too
+    sys.stdout = sys.stderr
+    removed = _drop_script_dir()
+    try:
+        request = read_request(sys.stdin.read())
+    except ValueError as exc:
+        sys.stderr.write("probe: invalid request: {}\n".format(exc))
+        sys.stderr.flush()
+        os._exit(2)
+    report = run(request, removed)
+    out.write(json.dumps(report, sort_keys=True, ensure_ascii=True))
+    out.write("\n")
+    out.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

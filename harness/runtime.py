@@ -1,0 +1,318 @@
+"""Host side of the runtime probe: run `harness/probe.py` inside a venv's interpreter.
+
+The probe file is executed by the target interpreter as a script (`-E -s`, a fresh empty working
+directory, a minimal environment), never imported into it, so the answer describes the venv and
+nothing of the harness's own process leaks in (no PYTHONPATH, no VIRTUAL_ENV, no cwd entry).
+The JSON it prints is parsed into the frozen dataclasses below; field names are the JSON keys
+(docs/probe-schema.md), so `harness.model.to_json(report)` reproduces the document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+PROBE_SCRIPT = Path(__file__).resolve().with_name("probe.py")
+SCHEMA_VERSION = 1
+STATUSES = ("found", "not-found", "error")
+KINDS = ("module", "extension", "package", "namespace", "builtin", "frozen")
+_TAIL = 2000
+
+
+class ProbeError(HarnessError):
+    """The probe could not run or did not answer with a valid report."""
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """An exception seen while resolving or importing: its type name and message."""
+
+    type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ModuleReport:
+    """Where one dotted name comes from at runtime, in one mode (`resolve` or `import`)."""
+
+    name: str
+    mode: str
+    status: str  # found | not-found | error
+    kind: str | None  # module | extension | package | namespace | builtin | frozen
+    origin: str | None  # spec.origin as the import system sees it
+    realpath: str | None  # realpath(origin) for file-backed kinds
+    file: str | None  # __file__ (import) or what __file__ would be (resolve)
+    loader: str | None  # loader class, e.g. "_frozen_importlib_external.SourceFileLoader"
+    search_locations: tuple[str, ...] | None  # __path__ for packages and namespaces
+    search_realpaths: tuple[str, ...] | None
+    preloaded: bool  # already in sys.modules after interpreter start-up (a .pth import line)
+    error: ErrorReport | None
+
+    @property
+    def found(self) -> bool:
+        return self.status == "found"
+
+
+@dataclass(frozen=True)
+class PathEntry:
+    """One `sys.path` entry as the interpreter has it after start-up."""
+
+    entry: str
+    realpath: str
+    exists: bool
+
+
+@dataclass(frozen=True)
+class DistributionReport:
+    """One distribution `importlib.metadata.distributions()` yields (duplicates included)."""
+
+    name: str | None  # the metadata `Name`
+    normalized_name: str | None  # PEP 503
+    version: str | None
+    path: str | None  # the .dist-info / .egg-info directory
+    realpath: str | None
+    order: int  # discovery order: the first of a name is what `distribution(name)` returns
+
+
+@dataclass(frozen=True)
+class InterpreterReport:
+    """The interpreter the probe ran in, as it reports itself."""
+
+    executable: str
+    realpath: str
+    version: tuple[int, ...]
+    implementation: str
+    cache_tag: str | None
+    platform: str
+    prefix: str
+    base_prefix: str
+    exec_prefix: str
+    extension_suffixes: tuple[str, ...]
+    source_suffixes: tuple[str, ...]
+    bytecode_suffixes: tuple[str, ...]
+
+    @property
+    def short_version(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """The probe's whole answer for one venv."""
+
+    schema: int
+    interpreter: InterpreterReport
+    sys_path: tuple[PathEntry, ...]
+    site_packages: tuple[str, ...]
+    meta_path: tuple[str, ...]
+    removed_script_dir: str | None
+    modules_at_start: tuple[str, ...]
+    modules_after_resolve: tuple[str, ...]
+    distributions: tuple[DistributionReport, ...]
+    modules: tuple[ModuleReport, ...]  # sorted by (name, mode)
+
+    def module(self, name: str, mode: str | None = None) -> ModuleReport:
+        """The report for `name`; without `mode`, the import-mode one wins if both exist."""
+        matches = [m for m in self.modules if m.name == name and (mode is None or m.mode == mode)]
+        if not matches:
+            asked = f"{name!r}" + (f" in {mode} mode" if mode else "")
+            raise KeyError(f"the probe was not asked about {asked}")
+        return sorted(matches, key=lambda m: m.mode != "import")[0]
+
+    def distributions_named(self, name: str) -> tuple[DistributionReport, ...]:
+        """Every copy of a distribution, in discovery order (name compared PEP 503-normalized)."""
+        from packaging.utils import canonicalize_name
+
+        wanted = canonicalize_name(name)
+        return tuple(d for d in self.distributions if d.normalized_name == wanted)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _tuple_or_none(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _module(data: Mapping[str, Any]) -> ModuleReport:
+    error = data["error"]
+    return ModuleReport(
+        name=data["name"],
+        mode=data["mode"],
+        status=data["status"],
+        kind=data["kind"],
+        origin=data["origin"],
+        realpath=data["realpath"],
+        file=data["file"],
+        loader=data["loader"],
+        search_locations=_tuple_or_none(data["search_locations"]),
+        search_realpaths=_tuple_or_none(data["search_realpaths"]),
+        preloaded=bool(data["preloaded"]),
+        error=None if error is None else ErrorReport(type=error["type"], message=error["message"]),
+    )
+
+
+def parse_report(data: Mapping[str, Any]) -> ProbeReport:
+    """The probe's JSON object as a `ProbeReport`; a wrong shape is a `ProbeError`."""
+    if data.get("schema") != SCHEMA_VERSION:
+        raise ProbeError(
+            f"the probe answered with report schema {data.get('schema')!r}, expected "
+            f"{SCHEMA_VERSION}; harness/probe.py and harness/runtime.py disagree."
+        )
+    try:
+        interp = data["interpreter"]
+        return ProbeReport(
+            schema=data["schema"],
+            interpreter=InterpreterReport(
+                executable=interp["executable"],
+                realpath=interp["realpath"],
+                version=tuple(interp["version"]),
+                implementation=interp["implementation"],
+                cache_tag=interp["cache_tag"],
+                platform=interp["platform"],
+                prefix=interp["prefix"],
+                base_prefix=interp["base_prefix"],
+                exec_prefix=interp["exec_prefix"],
+                extension_suffixes=tuple(interp["extension_suffixes"]),
+                source_suffixes=tuple(interp["source_suffixes"]),
+                bytecode_suffixes=tuple(interp["bytecode_suffixes"]),
+            ),
+            sys_path=tuple(PathEntry(**entry) for entry in data["sys_path"]),
+            site_packages=tuple(data["site_packages"]),
+            meta_path=tuple(data["meta_path"]),
+            removed_script_dir=data["removed_script_dir"],
+            modules_at_start=tuple(data["modules_at_start"]),
+            modules_after_resolve=tuple(data["modules_after_resolve"]),
+            distributions=tuple(DistributionReport(**d) for d in data["distributions"]),
+            modules=tuple(_module(m) for m in data["modules"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProbeError(
+            f"the probe's report does not match schema {SCHEMA_VERSION}: {exc!r} "
+            "(see docs/probe-schema.md)."
+        ) from exc
+
+
+# --------------------------------------------------------------------------- running
+
+
+def probe_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A minimal clean environment: PATH, then what the caller asks for, nothing else.
+
+    -E already makes the interpreter ignore PYTHON* variables; leaving VIRTUAL_ENV, HOME tweaks
+    and the like out too keeps packages that read them at import time from seeing the host.
+    """
+    clean = {"PATH": os.environ.get("PATH", os.defpath)}
+    clean.update(env or {})
+    return clean
+
+
+def _tail(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text if len(text) <= _TAIL else "..." + text[-_TAIL:]
+
+
+def run_probe(
+    python: Path,
+    *,
+    resolve: Sequence[str] = (),
+    imports: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    distributions: bool = True,
+) -> ProbeReport:
+    """Run the probe in `python` (a venv's `bin/python`, not resolved: the symlink is the venv).
+
+    `resolve` names are located without running package code; `imports` are really imported,
+    after the resolve pass. `env` is applied to the subprocess (the request carries it for the record).
+    """
+    python = Path(python)
+    request = {
+        "resolve": list(resolve),
+        "import": list(imports),
+        "env": dict(env or {}),
+        "distributions": distributions,
+    }
+    command = [str(python), "-E", "-s", str(PROBE_SCRIPT)]
+    with tempfile.TemporaryDirectory(prefix="harness-probe-") as workdir:
+        try:
+            completed = subprocess.run(
+                command,
+                input=json.dumps(request, sort_keys=True).encode("ascii"),
+                capture_output=True,
+                cwd=workdir,
+                env=probe_environment(env),
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ProbeError(
+                f"cannot run the probe: interpreter {python} does not exist ({exc.strerror})."
+            ) from exc
+        except PermissionError as exc:
+            raise ProbeError(
+                f"cannot run the probe: interpreter {python} is not executable ({exc.strerror})."
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ProbeError(
+                f"the probe in {python} did not finish within {timeout:g} s "
+                f"({len(request['resolve'])} names to resolve, {len(request['import'])} to "
+                f"import); stderr tail: {_tail(exc.stderr or b'')!r}"
+            ) from exc
+    if completed.returncode != 0:
+        raise ProbeError(
+            f"the probe in {python} exited with status {completed.returncode}, expected 0 "
+            f"(the interpreter or a start-up .pth file failed); stderr tail: "
+            f"{_tail(completed.stderr)!r}"
+        )
+    try:
+        data = json.loads(completed.stdout)
+    except ValueError as exc:
+        raise ProbeError(
+            f"the probe in {python} printed something that is not one JSON document ({exc}); "
+            f"something wrote to stdout before the probe ran (a .pth import line?). "
+            f"stdout head: {completed.stdout[:300].decode('utf-8', 'replace')!r}; "
+            f"stderr tail: {_tail(completed.stderr)!r}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ProbeError(
+            f"the probe in {python} printed a JSON {type(data).__name__}, expected an object."
+        )
+    return parse_report(data)
+
+
+def venv_python(venv: Path) -> Path:
+    """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist."""
+    venv = Path(venv)
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return candidate
+    raise ProbeError(
+        f"{venv} is not a venv: expected an interpreter at {venv / 'bin' / 'python'}, found none."
+    )
+
+
+__all__ = [
+    "KINDS",
+    "PROBE_SCRIPT",
+    "STATUSES",
+    "DistributionReport",
+    "ErrorReport",
+    "InterpreterReport",
+    "ModuleReport",
+    "PathEntry",
+    "ProbeError",
+    "ProbeReport",
+    "parse_report",
+    "probe_environment",
+    "run_probe",
+    "venv_python",
+]
