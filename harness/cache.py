@@ -1,0 +1,399 @@
+"""The wheel cache: content-addressed by sha256, verified, atomic, locked across processes.
+
+Layout under the root (`HARNESS_WHEELS_CACHE`, default `wheels_cache/`):
+
+    sha256/<aa>/<sha256>/<filename>   a verified wheel, read-only
+    tmp/                              in-flight downloads (ours are removed on failure)
+    locks/<sha256>.lock               one inter-process lock per file
+
+Invariant: a file under `sha256/` was hash- and size-verified while it streamed, fsynced, then
+renamed into place, so no partial or unverified file is ever visible there. It is still
+re-hashed once per process before use (cheap: hashing runs at well over 1 GB/s, the corpus is
+megabytes), because a marker file could lie after a disk or hand edit; a file that no longer
+matches is reported, removed under the lock and fetched again, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import filelock
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from harness import config
+from harness.errors import HarnessError, IntegrityError, OfflineError, WheelError
+from harness.index import IndexClient, ProgressCallback, default_client, terminal_progress
+from harness.model import WheelFile
+
+log = logging.getLogger("harness.cache")
+
+UrlResolver = Callable[[WheelFile], str]
+
+# path -> (inode, size, mtime_ns) of files this process has hashed and found correct
+_verified: dict[str, tuple[int, int, int]] = {}
+_verified_lock = threading.Lock()
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_wheel_file(wheel_file: WheelFile) -> str:
+    """`name version (filename)` read from the file name, for error lists."""
+    try:
+        name, version, _build, _tags = parse_wheel_filename(wheel_file.filename)
+    except InvalidWheelFilename:
+        return wheel_file.filename
+    return f"{name} {version} ({wheel_file.filename})"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome for one file: `cached`, `fetched` or `error` (then `error` says why)."""
+
+    wheel_file: WheelFile
+    path: Path | None
+    status: str
+    error: HarnessError | None = None
+
+
+class WheelCache:
+    """A content-addressed wheel store. `offline=None` follows `HARNESS_OFFLINE`."""
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        offline: bool | None = None,
+        client: IndexClient | None = None,
+        lock_timeout: float = 1800.0,
+    ) -> None:
+        self.root = Path(root) if root is not None else config.cache_dir()
+        self._offline = offline
+        self._client = client
+        self.lock_timeout = lock_timeout
+        self._locks: dict[str, filelock.FileLock] = {}
+        self._locks_guard = threading.Lock()
+
+    @property
+    def offline(self) -> bool:
+        return config.offline() if self._offline is None else self._offline
+
+    @property
+    def client(self) -> IndexClient:
+        return self._client or default_client()
+
+    def with_offline(self, offline: bool) -> WheelCache:
+        """The same cache with offline mode forced on or off."""
+        return WheelCache(
+            self.root, offline=offline, client=self._client, lock_timeout=self.lock_timeout
+        )
+
+    def path_for(self, wheel_file: WheelFile) -> Path:
+        sha = wheel_file.sha256
+        return self.root / "sha256" / sha[:2] / sha / wheel_file.filename
+
+    def _lock(self, sha256: str) -> filelock.FileLock:
+        """One lock object per file: re-entrant within a thread, exclusive across threads
+        (filelock keeps its state per thread) and processes (flock on `locks/<sha>.lock`)."""
+        with self._locks_guard:
+            lock = self._locks.get(sha256)
+            if lock is None:
+                (self.root / "locks").mkdir(parents=True, exist_ok=True)
+                lock = filelock.FileLock(
+                    str(self.root / "locks" / f"{sha256}.lock"), timeout=self.lock_timeout
+                )
+                self._locks[sha256] = lock
+            return lock
+
+    # ------------------------------------------------------------------ reading
+
+    def _problem(self, path: Path, wheel_file: WheelFile) -> str | None:
+        """Why the cached file is not the pinned one, or None when it is (hashing if needed)."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return "missing"
+        if st.st_size != wheel_file.size:
+            return f"size is {st.st_size} bytes, pinned {wheel_file.size}"
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with _verified_lock:
+            if _verified.get(str(path)) == stamp:
+                return None
+        actual = sha256_of_file(path)
+        if actual != wheel_file.sha256:
+            return f"sha256 is {actual}, pinned {wheel_file.sha256}"
+        with _verified_lock:
+            _verified[str(path)] = stamp
+        return None
+
+    def get(self, wheel_file: WheelFile) -> Path | None:
+        """The verified cached file, or None. A corrupt copy is reported and removed."""
+        path = self.path_for(wheel_file)
+        problem = self._problem(path, wheel_file)
+        if problem is None:
+            return path
+        if problem == "missing":
+            return None
+        with self._lock(wheel_file.sha256):
+            problem = self._problem(path, wheel_file)  # another process may have replaced it
+            if problem is None:
+                return path
+            if problem != "missing":
+                log.warning("corrupt cached file %s: %s; removing it", path, problem)
+                _remove(path)
+        return None
+
+    def missing(self, wheel_files: Iterable[WheelFile]) -> list[WheelFile]:
+        return [wf for wf in _unique(wheel_files) if self.get(wf) is None]
+
+    def find(self, name: str, version: str) -> list[WheelFile]:
+        """Cached files of `name==version` (by file name; verified again by `get` on use)."""
+        wanted_name = canonicalize_name(name)
+        try:
+            wanted_version = Version(version)
+        except InvalidVersion:
+            return []
+        found = []
+        for path in sorted((self.root / "sha256").glob("*/*/*.whl")):
+            try:
+                wheel_name, wheel_version, _b, _t = parse_wheel_filename(path.name)
+            except InvalidWheelFilename:
+                continue
+            if wheel_name == wanted_name and wheel_version == wanted_version:
+                found.append(
+                    WheelFile(filename=path.name, sha256=path.parent.name, size=path.stat().st_size)
+                )
+        return sorted(found, key=lambda wf: (wf.filename, wf.sha256))
+
+    # ------------------------------------------------------------------ writing
+
+    def _install(
+        self,
+        filename: str,
+        sha256: str,
+        size: int | None,
+        write: Callable[[IO[bytes]], tuple[str, int]],
+        source: str,
+    ) -> Path:
+        """Write into `tmp/` via `write(fh) -> (sha256, size)`, verify, fsync, rename into place.
+
+        The caller holds the lock. On any failure our temporary file is removed and nothing
+        appears under `sha256/`.
+        """
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{sha256[:16]}-", suffix=".part")
+        tmp = Path(tmp_name)
+        final = self.root / "sha256" / sha256[:2] / sha256 / filename
+        try:
+            with os.fdopen(fd, "w+b") as fh:
+                actual_sha, actual_size = write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if (size is not None and actual_size != size) or actual_sha != sha256:
+                raise IntegrityError(
+                    f"{filename} from {source}: expected sha256 {sha256} and "
+                    f"{'size ' + str(size) if size is not None else 'any size'}, got sha256 "
+                    f"{actual_sha} and size {actual_size}; nothing was written to the cache"
+                )
+            os.chmod(tmp, 0o444)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        st = final.stat()
+        with _verified_lock:
+            _verified[str(final)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return final
+
+    def _download(
+        self,
+        filename: str,
+        sha256: str,
+        size: int | None,
+        url: str,
+        on_progress: ProgressCallback | None,
+    ) -> Path:
+        progress = on_progress or terminal_progress(filename)
+
+        def write(fh: IO[bytes]) -> tuple[str, int]:
+            result = self.client.download(url, fh, size, progress)
+            return result.sha256, result.size
+
+        log.info("downloading %s from %s", filename, url)
+        return self._install(filename, sha256, size, write, url)
+
+    def obtain(
+        self,
+        wheel_file: WheelFile,
+        url_resolver: UrlResolver,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> FetchResult:
+        """The file from the cache (`cached`) or downloaded once across processes (`fetched`)."""
+        path = self.get(wheel_file)
+        if path is not None:
+            return FetchResult(wheel_file, path, "cached")
+        if self.offline:
+            raise offline_error([wheel_file], self.root)
+        with self._lock(wheel_file.sha256):
+            path = self.get(wheel_file)
+            if path is not None:  # another process fetched it while we waited
+                return FetchResult(wheel_file, path, "cached")
+            url = url_resolver(wheel_file)
+            path = self._download(
+                wheel_file.filename, wheel_file.sha256, wheel_file.size, url, on_progress
+            )
+            return FetchResult(wheel_file, path, "fetched")
+
+    def ensure(
+        self,
+        wheel_file: WheelFile,
+        url_resolver: UrlResolver,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> Path:
+        """The verified cached path of `wheel_file`, downloading it if needed."""
+        path = self.obtain(wheel_file, url_resolver, on_progress=on_progress).path
+        assert path is not None
+        return path
+
+    def fetch_all(
+        self, wheel_files: Sequence[WheelFile], url_resolver: UrlResolver, *, jobs: int = 4
+    ) -> list[FetchResult]:
+        """Every file (deduplicated, input order), downloaded in parallel; errors per file.
+
+        Offline, every missing file is collected first and one OfflineError names them all.
+        """
+        unique = _unique(wheel_files)
+        if self.offline:
+            missing = self.missing(unique)
+            if missing:
+                raise offline_error(missing, self.root)
+
+        def one(wheel_file: WheelFile) -> FetchResult:
+            try:
+                return self.obtain(wheel_file, url_resolver)
+            except HarnessError as exc:
+                return FetchResult(wheel_file, None, "error", exc)
+
+        if len(unique) <= 1 or jobs <= 1:
+            return [one(wf) for wf in unique]
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch") as pool:
+            return list(pool.map(one, unique))
+
+    def download_unpinned(
+        self, filename: str, sha256: str, url: str, size: int | None = None
+    ) -> WheelFile:
+        """Fetch a file whose size the index did not list (the sha256 is still verified)."""
+        with self._lock(sha256):
+            found = [wf for wf in self.find_by_sha(sha256) if wf.filename == filename]
+            if found and self.get(found[0]) is not None:
+                return found[0]
+            if self.offline:
+                raise offline_error([WheelFile(filename, sha256, size or 0)], self.root)
+            path = self._download(filename, sha256, size, url, None)
+        return WheelFile(filename=filename, sha256=sha256, size=path.stat().st_size)
+
+    def find_by_sha(self, sha256: str) -> list[WheelFile]:
+        directory = self.root / "sha256" / sha256[:2] / sha256
+        if not directory.is_dir():
+            return []
+        return [
+            WheelFile(filename=p.name, sha256=sha256, size=p.stat().st_size)
+            for p in sorted(directory.iterdir())
+            if p.is_file()
+        ]
+
+    def add_local(self, path: str | Path) -> WheelFile:
+        """Copy a local wheel into the cache (hashed here) so it is as immutable as a download."""
+        source = Path(path)
+        try:
+            parse_wheel_filename(source.name)
+        except InvalidWheelFilename as exc:
+            raise WheelError(f"{source}: not a valid wheel file name: {exc}") from exc
+        if not source.is_file():
+            raise WheelError(f"{source}: no such wheel file")
+        sha256 = sha256_of_file(source)
+        wheel_file = WheelFile(filename=source.name, sha256=sha256, size=source.stat().st_size)
+        if self.get(wheel_file) is not None:
+            return wheel_file
+        with self._lock(sha256):
+            if self.get(wheel_file) is None:
+
+                def write(fh: IO[bytes]) -> tuple[str, int]:
+                    digest = hashlib.sha256()
+                    size = 0
+                    with open(source, "rb") as src:
+                        for chunk in iter(lambda: src.read(1 << 20), b""):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            fh.write(chunk)
+                    return digest.hexdigest(), size
+
+                self._install(source.name, sha256, wheel_file.size, write, str(source))
+        return wheel_file
+
+
+def offline_error(missing: Sequence[WheelFile], root: Path) -> OfflineError:
+    """One error naming every missing file (name, version, file name)."""
+    lines = "; ".join(describe_wheel_file(wf) for wf in missing)
+    return OfflineError(
+        f"offline mode (HARNESS_OFFLINE=1 or --offline): {len(missing)} file(s) not in the "
+        f"cache {root}: {lines}. Run the same command online once (or `harness fetch`) to "
+        "download them."
+    )
+
+
+def _unique(wheel_files: Iterable[WheelFile]) -> list[WheelFile]:
+    seen: dict[tuple[str, str], WheelFile] = {}
+    for wf in wheel_files:
+        seen.setdefault((wf.sha256, wf.filename), wf)
+    return list(seen.values())
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    with _verified_lock:
+        _verified.pop(str(path), None)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+__all__ = [
+    "FetchResult",
+    "UrlResolver",
+    "WheelCache",
+    "describe_wheel_file",
+    "offline_error",
+    "sha256_of_file",
+]

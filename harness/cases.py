@@ -1,0 +1,338 @@
+"""Case files, pin part: `cases/<name>/case.toml` → a frozen `Case` with its ordered pins.
+
+A case names the exact wheel files it needs (one entry per file, so every target interpreter
+finds its own build) and the order they are installed in. This module validates only the pin
+part (`description`, `[[wheels]]`, `[[support]]`); the whole parsed document is kept in
+`Case.raw` so `harness.expectations` can read the rest of the same file. Every validation error
+names the file, the key path (`wheels[2].files[0].sha256`) and what is wrong, because a case
+author fixes the file by reading that one message.
+
+Schema of one wheel table (`[[wheels]]` or `[[support]]`):
+
+    name = "protobuf"                  # distribution name
+    version = "6.33.5"
+    label = "protobuf-new"             # optional: identity in plans (default: selected file name)
+    filename = "protobuf-…whl"         # optional: force this file whatever the interpreter tags
+    files = [{ filename = "…whl", sha256 = "<64 hex>", size = 123 }, …]
+
+`[[support]]` wheels (what a real import needs) come first in wheel order, then `[[wheels]]`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from harness.config import PROJECT_ROOT
+from harness.errors import CaseFileError
+from harness.model import Pin, WheelFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the host is 3.11; tomli is the same parser for 3.10
+    import tomli as tomllib
+
+CASE_FILE = "case.toml"
+PIN_TABLES = ("support", "wheels")  # in wheel order: support wheels first
+WHEEL_KEYS = frozenset({"name", "version", "files", "label", "filename"})
+FILE_KEYS = frozenset({"filename", "sha256", "size"})
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def default_cases_root() -> Path:
+    return PROJECT_ROOT / "cases"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parsed, validated case. `path` is the `case.toml` file itself.
+
+    `raw` is the whole TOML document (read-only view) for the sections other modules own.
+    """
+
+    name: str
+    path: Path
+    description: str
+    wheels: tuple[Pin, ...]
+    support: tuple[Pin, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    @property
+    def pins(self) -> tuple[Pin, ...]:
+        """Every pin in wheel order: support wheels first, then the wheels under test."""
+        return self.support + self.wheels
+
+
+class _Where:
+    """Builds errors that name the file and the key path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> CaseFileError:
+        return CaseFileError(f"{self.path}: `{key}` {problem}")
+
+
+def _type_name(value: object) -> str:
+    return {str: "a string", int: "an integer", bool: "a boolean", list: "an array"}.get(
+        type(value), "a table" if isinstance(value, dict) else type(value).__name__
+    )
+
+
+def _string(where: _Where, table: Mapping[str, Any], key: str, at: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        shown = "missing" if key not in table else f"{_type_name(value)} {value!r}"
+        raise where.fail(at, f"must be a non-empty string, got {shown}")
+    return value
+
+
+def _only(where: _Where, table: Mapping[str, Any], allowed: frozenset[str], at: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise where.fail(
+            f"{at}.{unknown[0]}",
+            f"is not a known key (known: {', '.join(sorted(allowed))}); a typo?",
+        )
+
+
+def _wheel_file(where: _Where, entry: Any, at: str, name: str, version: Version) -> WheelFile:
+    if not isinstance(entry, dict):
+        raise where.fail(at, f"must be a table {{filename, sha256, size}}, got {_type_name(entry)}")
+    _only(where, entry, FILE_KEYS, at)
+    filename = _string(where, entry, "filename", f"{at}.filename")
+    try:
+        wheel_name, wheel_version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise where.fail(f"{at}.filename", f"is not a valid wheel file name: {exc}") from exc
+    if wheel_name != canonicalize_name(name) or wheel_version != version:
+        raise where.fail(
+            f"{at}.filename",
+            f"is a wheel of {wheel_name} {wheel_version}, expected one of {name} {version}",
+        )
+    sha256 = entry.get("sha256")
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise where.fail(f"{at}.sha256", f"must be 64 lowercase hex characters, got {sha256!r}")
+    size = entry.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise where.fail(f"{at}.size", f"must be a positive integer (bytes), got {size!r}")
+    return WheelFile(filename=filename, sha256=sha256, size=size)
+
+
+def _pin(where: _Where, table: Any, at: str) -> Pin:
+    if not isinstance(table, dict):
+        raise where.fail(at, f"must be a table, got {_type_name(table)}")
+    _only(where, table, WHEEL_KEYS, at)
+    name = _string(where, table, "name", f"{at}.name")
+    version_text = _string(where, table, "version", f"{at}.version")
+    try:
+        version = Version(version_text)
+    except InvalidVersion as exc:
+        raise where.fail(f"{at}.version", f"is not a PEP 440 version: {version_text!r}") from exc
+    entries = table.get("files")
+    if not isinstance(entries, list) or not entries:
+        raise where.fail(
+            f"{at}.files",
+            "must be a non-empty array of {filename, sha256, size} tables, got "
+            + ("nothing" if entries is None else repr(entries)),
+        )
+    files: list[WheelFile] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        wheel_file = _wheel_file(where, entry, f"{at}.files[{i}]", name, version)
+        if wheel_file.filename in seen:
+            raise where.fail(
+                f"{at}.files[{i}].filename",
+                f"repeats {wheel_file.filename} (already files[{seen[wheel_file.filename]}])",
+            )
+        seen[wheel_file.filename] = i
+        files.append(wheel_file)
+    label = table.get("label")
+    if label is not None:
+        label = _string(where, table, "label", f"{at}.label")
+    forced = table.get("filename")
+    if forced is not None:
+        forced = _string(where, table, "filename", f"{at}.filename")
+        if forced not in seen:
+            raise where.fail(
+                f"{at}.filename",
+                f"forces {forced!r}, which is not one of its files: {', '.join(seen)}",
+            )
+    return Pin(
+        name=name,
+        version=version_text,
+        files=tuple(files),
+        label=label,
+        filename=forced,
+    )
+
+
+def possible_labels(pin: Pin) -> frozenset[str]:
+    """Every label a pin can take in a plan (its explicit label, else a selectable file name)."""
+    if pin.label:
+        return frozenset({pin.label})
+    if pin.filename:
+        return frozenset({pin.filename})
+    return frozenset(f.filename for f in pin.files)
+
+
+def _check_labels(where: _Where, located: Sequence[tuple[str, Pin]]) -> None:
+    """Two different pins must never be able to end up under one label."""
+    for j, (at_j, pin_j) in enumerate(located):
+        for at_i, pin_i in located[:j]:
+            if pin_i == pin_j:
+                continue  # the same wheel listed twice: deduplicated, first position kept
+            shared = sorted(possible_labels(pin_i) & possible_labels(pin_j))
+            if shared and (pin_i.label or pin_j.label):
+                raise where.fail(
+                    f"{at_j}.label" if pin_j.label else at_j,
+                    f"can be labelled {shared[0]!r}, as can {at_i}; labels name wheels in "
+                    "plans and must be unique (set a distinct `label`)",
+                )
+    by_file: dict[str, tuple[str, WheelFile]] = {}
+    for at, pin in located:
+        for i, f in enumerate(pin.files):
+            earlier = by_file.setdefault(f.filename, (f"{at}.files[{i}]", f))
+            if earlier[1] != f:
+                raise where.fail(
+                    f"{at}.files[{i}]",
+                    f"pins {f.filename} as sha256 {f.sha256} size {f.size}, but {earlier[0]} "
+                    f"pins it as sha256 {earlier[1].sha256} size {earlier[1].size}",
+                )
+
+
+def parse_case(name: str, path: Path, document: Mapping[str, Any]) -> Case:
+    """Validate an already parsed TOML document (the pin part only)."""
+    where = _Where(path)
+    description = _string(where, document, "description", "description")
+    located: list[tuple[str, Pin]] = []
+    pins: dict[str, tuple[Pin, ...]] = {}
+    for table in PIN_TABLES:
+        value = document.get(table, [])
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            raise where.fail(table, f"must be an array of tables ([[{table}]]), got {value!r}")
+        parsed = []
+        for i, entry in enumerate(value):
+            pin = _pin(where, entry, f"{table}[{i}]")
+            located.append((f"{table}[{i}]", pin))
+            parsed.append(pin)
+        pins[table] = tuple(parsed)
+    if not pins["wheels"]:
+        raise where.fail("wheels", "is missing: a case needs at least one [[wheels]] table")
+    _check_labels(where, located)
+    return Case(
+        name=name,
+        path=path,
+        description=description,
+        wheels=pins["wheels"],
+        support=pins["support"],
+        raw=types.MappingProxyType(dict(document)),
+    )
+
+
+def load_case(path_or_dir: str | Path) -> Case:
+    """Read and validate `case.toml` (given the file or its directory; name = directory name)."""
+    path = Path(path_or_dir)
+    if path.is_dir():
+        path = path / CASE_FILE
+    if not path.is_file():
+        raise CaseFileError(f"{path}: no such case file (expected cases/<name>/{CASE_FILE})")
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(f"{path}: TOML syntax error: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(f"{path}: not UTF-8 text: {exc}") from exc
+    return parse_case(path.parent.name, path, document)
+
+
+def discover_cases(root: str | Path | None = None) -> list[Case]:
+    """Every `<root>/<name>/case.toml`, validated, sorted by name."""
+    base = Path(root) if root is not None else default_cases_root()
+    if not base.is_dir():
+        return []
+    return [load_case(d) for d in sorted(base.iterdir()) if (d / CASE_FILE).is_file()]
+
+
+def case_names(root: str | Path | None = None) -> list[str]:
+    """Names of the case directories (without parsing them)."""
+    base = Path(root) if root is not None else default_cases_root()
+    if not base.is_dir():
+        return []
+    return sorted(d.name for d in base.iterdir() if (d / CASE_FILE).is_file())
+
+
+def find_case(name: str, root: str | Path | None = None) -> Case:
+    """The case called `name`; the error lists the cases that exist."""
+    base = Path(root) if root is not None else default_cases_root()
+    if (base / name / CASE_FILE).is_file():
+        return load_case(base / name)
+    known = case_names(base)
+    raise CaseFileError(
+        f"no case named {name!r} under {base} (known: {', '.join(known) or 'none'})"
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string. JSON string escapes are a subset of TOML's."""
+    return json.dumps(value)
+
+
+def pin_fragment_toml(pins: Iterable[Pin], table: str = "wheels") -> str:
+    """Pins as `[[wheels]]` (or `[[support]]`) tables in exactly the format `load_case` reads."""
+    if table not in PIN_TABLES:
+        raise ValueError(f"table must be one of {PIN_TABLES}, got {table!r}")
+    blocks = []
+    for pin in pins:
+        lines = [
+            f"[[{table}]]",
+            f"name = {_toml_string(pin.name)}",
+            f"version = {_toml_string(pin.version)}",
+        ]
+        if pin.label:
+            lines.append(f"label = {_toml_string(pin.label)}")
+        if pin.filename:
+            lines.append(f"filename = {_toml_string(pin.filename)}")
+        lines.append("files = [")
+        lines.extend(
+            f"  {{ filename = {_toml_string(f.filename)}, sha256 = {_toml_string(f.sha256)}, "
+            f"size = {f.size} }},"
+            for f in pin.files
+        )
+        lines.append("]")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+__all__ = [
+    "CASE_FILE",
+    "Case",
+    "case_names",
+    "default_cases_root",
+    "discover_cases",
+    "find_case",
+    "load_case",
+    "parse_case",
+    "pin_fragment_toml",
+    "possible_labels",
+]

@@ -1,0 +1,434 @@
+"""Package index client: PEP 691 JSON simple API, PEP 503 HTML fallback, streaming downloads.
+
+One `requests.Session` per thread (a Session is not documented as thread-safe), timeouts on
+connect and read, and our own bounded retry loop with exponential backoff on connection errors,
+timeouts, 429 (honouring `Retry-After`, capped) and 5xx. The loop is ours rather than urllib3's
+`Retry` because a download that dies mid-body must restart from byte zero with a fresh hash, and
+every retry must be logged (logger `harness.index`) with the URL and the reason. Backoff base is
+`HARNESS_RETRY_BASE` seconds (tests set it tiny). The base URL comes from
+`harness.config.index_url()`: no registry host is written here.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import IO, Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import requests
+from packaging.utils import canonicalize_name
+
+from harness import __version__, config
+from harness.errors import IndexError_, IntegrityError
+
+log = logging.getLogger("harness.index")
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+CHUNK = 256 * 1024
+
+ProgressCallback = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file the index lists for a project. `sha256`/`size` are None when not listed."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    size: int | None
+    yanked: bool = False
+    requires_python: str | None = None
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a download wrote: the sha256 and size computed while streaming."""
+
+    sha256: str
+    size: int
+
+
+class NotFound(IndexError_):
+    """HTTP 404: the index has no such project or file."""
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way another attempt may fix."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class IndexClient:
+    """A simple-API client with timeouts and bounded, logged retries.
+
+    `backoff_base` (default `HARNESS_RETRY_BASE` or 0.5 s) doubles per attempt up to
+    `max_backoff`; a `Retry-After` is honoured up to `max_retry_after` seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        attempts: int | None = None,
+        backoff_base: float | None = None,
+        max_backoff: float = 10.0,
+        max_retry_after: float = 30.0,
+    ) -> None:
+        self.base_url = (base_url or config.index_url()).rstrip("/") + "/"
+        self.connect_timeout = connect_timeout or _env_float("HARNESS_CONNECT_TIMEOUT", 10.0)
+        self.read_timeout = read_timeout or _env_float("HARNESS_READ_TIMEOUT", 60.0)
+        self.attempts = max(1, attempts or int(_env_float("HARNESS_RETRY_ATTEMPTS", 5)))
+        self.backoff_base = (
+            backoff_base if backoff_base is not None else _env_float("HARNESS_RETRY_BASE", 0.5)
+        )
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = f"venv-merge-harness/{__version__}"
+            self._local.session = session
+        return session
+
+    def project_url(self, name: str) -> str:
+        return f"{self.base_url}{canonicalize_name(name)}/"
+
+    def _delay(self, attempt: int, hinted: float | None) -> float:
+        if hinted is not None:
+            return min(hinted, self.max_retry_after)
+        return min(self.backoff_base * (2 ** (attempt - 1)), self.max_backoff)
+
+    def _attempts(self, url: str, action: Callable[[], Any]) -> Any:
+        """Run `action` until it succeeds, raising IndexError_ after the last attempt."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return action()
+            except _Retryable as exc:
+                if attempt == self.attempts:
+                    raise IndexError_(
+                        f"{url}: {exc.reason} (gave up after {self.attempts} attempts)"
+                    ) from exc
+                delay = self._delay(attempt, exc.delay)
+                log.warning(
+                    "%s: attempt %d/%d failed (%s); retrying in %.2fs",
+                    url,
+                    attempt,
+                    self.attempts,
+                    exc.reason,
+                    delay,
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, url: str, *, headers: dict[str, str], stream: bool) -> requests.Response:
+        """One GET; transient failures become `_Retryable`, permanent ones `IndexError_`."""
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                stream=stream,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
+        except requests.Timeout as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__}: {exc})") from exc
+        except requests.ConnectionError as exc:
+            raise _Retryable(f"connection failed ({exc})") from exc
+        except requests.RequestException as exc:
+            raise IndexError_(f"{url}: request failed: {exc}") from exc
+        status = response.status_code
+        if status == 429 or 500 <= status < 600:
+            hinted = retry_after_seconds(response.headers.get("Retry-After"))
+            response.close()
+            raise _Retryable(f"HTTP {status} {response.reason}", hinted)
+        if status >= 400:
+            response.close()
+            error = NotFound if status == 404 else IndexError_
+            raise error(f"{url}: HTTP {status} {response.reason}")
+        return response
+
+    # ------------------------------------------------------------------ simple API
+
+    def project_files(self, name: str) -> list[IndexFile]:
+        """Every file the index lists for `name` (JSON if offered, else HTML), index order."""
+        url = self.project_url(name)
+
+        def attempt() -> list[IndexFile]:
+            try:
+                response = self._get(url, headers={"Accept": ACCEPT}, stream=False)
+            except NotFound as exc:
+                raise NotFound(f"{exc}: the index has no project named {name!r}") from exc
+            try:
+                body = response.content
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                raise _Retryable(f"connection broken while reading the page ({exc})") from exc
+            except requests.Timeout as exc:
+                raise _Retryable(f"timed out while reading the page ({exc})") from exc
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            page_url = response.url or url
+            if content_type == JSON_TYPE:
+                return parse_json_page(body, page_url)
+            return parse_html_page(body.decode(response.encoding or "utf-8", "replace"), page_url)
+
+        return self._attempts(url, attempt)
+
+    # ------------------------------------------------------------------ downloads
+
+    def download(
+        self,
+        url: str,
+        dest: IO[bytes],
+        expected_size: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Download:
+        """Stream `url` into `dest`, hashing as it goes; restart from byte 0 on a retry.
+
+        A body longer than `expected_size` stops early (IntegrityError, not retried: the index
+        serves other bytes); a body shorter than its Content-Length is a broken transfer and
+        is retried.
+        """
+
+        def attempt() -> Download:
+            dest.seek(0)
+            dest.truncate()
+            response = self._get(url, headers={"Accept": "*/*"}, stream=True)
+            digest = hashlib.sha256()
+            written = 0
+            total = expected_size
+            if total is None and response.headers.get("Content-Length", "").isdigit():
+                total = int(response.headers["Content-Length"])
+            try:
+                for chunk in response.iter_content(CHUNK):
+                    written += len(chunk)
+                    if expected_size is not None and written > expected_size:
+                        raise IntegrityError(
+                            f"{url}: the index sent more than the pinned {expected_size} bytes"
+                        )
+                    digest.update(chunk)
+                    dest.write(chunk)
+                    if on_progress:
+                        on_progress(written, total)
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                raise _Retryable(
+                    f"transfer broken after {written} bytes ({type(exc).__name__}: {exc})"
+                ) from exc
+            except requests.Timeout as exc:
+                raise _Retryable(f"timed out after {written} bytes ({exc})") from exc
+            finally:
+                response.close()
+            dest.flush()
+            return Download(sha256=digest.hexdigest(), size=written)
+
+        return self._attempts(url, attempt)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _sha256_of(hashes: Any) -> str | None:
+    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
+        return hashes["sha256"].lower()
+    return None
+
+
+def parse_json_page(body: bytes, page_url: str) -> list[IndexFile]:
+    """A PEP 691 project page (`files`: filename, url, hashes, size, yanked, requires-python)."""
+    import json
+
+    try:
+        document = json.loads(body)
+        entries = document["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexError_(f"{page_url}: not a PEP 691 JSON project page ({exc})") from exc
+    files = []
+    for entry in entries:
+        size = entry.get("size")
+        files.append(
+            IndexFile(
+                filename=entry["filename"],
+                url=urljoin(page_url, entry["url"]),
+                sha256=_sha256_of(entry.get("hashes")),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                yanked=bool(entry.get("yanked", False)),
+                requires_python=entry.get("requires-python") or None,
+            )
+        )
+    return files
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._current: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._current = dict(attrs)
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._current is not None:
+            self.anchors.append((self._current, "".join(self._text).strip()))
+            self._current = None
+
+
+def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
+    """A PEP 503 project page: anchors, `#sha256=` fragments, `data-yanked`,
+    `data-requires-python` (entity-decoded). `data-dist-info-metadata` is ignored."""
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    files = []
+    for attrs, anchor_text in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, fragment = urldefrag(urljoin(page_url, href))
+        algorithm, _, digest = fragment.partition("=")
+        filename = anchor_text or urlsplit(url).path.rsplit("/", 1)[-1]
+        files.append(
+            IndexFile(
+                filename=filename,
+                url=url,
+                sha256=digest.lower() if algorithm == "sha256" and digest else None,
+                size=None,
+                yanked="data-yanked" in attrs,
+                requires_python=attrs.get("data-requires-python") or None,
+            )
+        )
+    return files
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr; callers only create it when stderr is a terminal."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if now - self._last < 0.1 and not finished:
+            return
+        self._last = now
+        if total:
+            width = 24
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            text = f"\r{self.label[:48]:48} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB"
+        else:
+            text = f"\r{self.label[:48]:48} {done / 1e6:7.1f} MB"
+        with self._lock:
+            self.stream.write(text + ("\n" if finished else ""))
+            self.stream.flush()
+
+
+def terminal_progress(label: str) -> ProgressCallback | None:
+    """A progress bar for `label` when stderr is a terminal, else None (logs stay clean)."""
+    try:
+        interactive = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    return ProgressBar(label) if interactive else None
+
+
+# --------------------------------------------------------------------------- defaults
+
+_default: IndexClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> IndexClient:
+    """A process-wide client for the configured index (rebuilt if the index URL changes)."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.base_url != config.index_url():
+            _default = IndexClient()
+        return _default
+
+
+def project_files(name: str) -> list[IndexFile]:
+    return default_client().project_files(name)
+
+
+def download(
+    url: str,
+    dest: IO[bytes],
+    expected_size: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Download:
+    return default_client().download(url, dest, expected_size, on_progress)
+
+
+__all__ = [
+    "Download",
+    "IndexClient",
+    "IndexFile",
+    "NotFound",
+    "ProgressBar",
+    "default_client",
+    "download",
+    "parse_html_page",
+    "parse_json_page",
+    "project_files",
+    "retry_after_seconds",
+    "terminal_progress",
+]
