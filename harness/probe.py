@@ -100,11 +100,11 @@ def _record(name: str, mode: str, status: str, **fields: object) -> "dict":
         "status": status,
         "kind": None,
         "origin": None,
-        "realpath": None,
+        "origin_realpath": None,
         "file": None,
         "loader": None,
         "search_locations": None,
-        "search_realpaths": None,
+        "search_locations_realpaths": None,
         "preloaded": False,
         "error": None,
     }
@@ -130,11 +130,11 @@ def _found_record(
         "found",
         kind=kind,
         origin=origin,
-        realpath=realpath(origin) if has_location else None,
+        origin_realpath=realpath(origin) if has_location else None,
         file=file,
         loader=_qualname(spec.loader) if getattr(spec, "loader", None) is not None else None,
         search_locations=search,
-        search_realpaths=None if search is None else [realpath(p) for p in search],
+        search_locations_realpaths=None if search is None else [realpath(p) for p in search],
         preloaded=preloaded,
     )
 

@@ -48,11 +48,11 @@ class ModuleReport:
     status: str  # found | not-found | error
     kind: str | None  # module | extension | package | namespace | builtin | frozen
     origin: str | None  # spec.origin as the import system sees it
-    realpath: str | None  # realpath(origin) for file-backed kinds
+    origin_realpath: str | None  # realpath(origin) for file-backed kinds
     file: str | None  # __file__ (import) or what __file__ would be (resolve)
     loader: str | None  # loader class, e.g. "_frozen_importlib_external.SourceFileLoader"
     search_locations: tuple[str, ...] | None  # __path__ for packages and namespaces
-    search_realpaths: tuple[str, ...] | None
+    search_locations_realpaths: tuple[str, ...] | None
     preloaded: bool  # already in sys.modules after interpreter start-up (a .pth import line)
     error: ErrorReport | None
 
@@ -150,11 +150,11 @@ def _module(data: Mapping[str, Any]) -> ModuleReport:
         status=data["status"],
         kind=data["kind"],
         origin=data["origin"],
-        realpath=data["realpath"],
+        origin_realpath=data["origin_realpath"],
         file=data["file"],
         loader=data["loader"],
         search_locations=_tuple_or_none(data["search_locations"]),
-        search_realpaths=_tuple_or_none(data["search_realpaths"]),
+        search_locations_realpaths=_tuple_or_none(data["search_locations_realpaths"]),
         preloaded=bool(data["preloaded"]),
         error=None if error is None else ErrorReport(type=error["type"], message=error["message"]),
     )

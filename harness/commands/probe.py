@@ -61,11 +61,11 @@ def _describe(module: ModuleReport) -> list[str]:
         head += " (imported at start-up)"
     lines = [head]
     if module.origin:
-        real = module.realpath
+        real = module.origin_realpath
         shown = module.origin if not real or real == module.origin else f"{module.origin} -> {real}"
         lines.append(f"    origin: {shown}")
     for seen, real in zip(
-        module.search_locations or (), module.search_realpaths or (), strict=False
+        module.search_locations or (), module.search_locations_realpaths or (), strict=False
     ):
         lines.append(f"    search: {seen}" + ("" if seen == real else f" -> {real}"))
     if module.error:

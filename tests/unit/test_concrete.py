@@ -170,9 +170,9 @@ def test_concrete_view_agrees_with_the_real_path_finder(tmp_path: Path) -> None:
         assert runtime.status == "found", module.name
         assert runtime.kind == module.kind, module.name
         if module.kind in ("package", "namespace"):
-            assert runtime.search_realpaths == (module.dir_realpath,), module.name
+            assert runtime.search_locations_realpaths == (module.dir_realpath,), module.name
         if module.kind != "namespace":
-            assert runtime.realpath == module.realpath, module.name
+            assert runtime.origin_realpath == module.realpath, module.name
         assert os.path.realpath(site / module.path) == module.realpath, module.name
     for lost in result.shadowed:
-        assert report.module(lost.name).realpath != lost.realpath, lost.name
+        assert report.module(lost.name).origin_realpath != lost.realpath, lost.name

@@ -135,7 +135,7 @@ def test_regular_package_and_namespace_subpackage(layout: Layout, resolved) -> N
         (str(layout.site / "regpkg" / "nsub"),),
     )
     leaf = resolved.module("regpkg.nsub.leaf")
-    assert (leaf.kind, leaf.realpath) == ("module", str(layout.site / "regpkg/nsub/leaf.py"))
+    assert (leaf.kind, leaf.origin_realpath) == ("module", str(layout.site / "regpkg/nsub/leaf.py"))
 
 
 def test_namespace_split_over_two_sys_path_entries(layout: Layout, resolved) -> None:
@@ -227,7 +227,7 @@ def test_import_mode_errors_and_noise(layout: Layout) -> None:
     noisy = report.module("noisy")
     assert (noisy.status, noisy.file) == ("found", str(layout.site / "noisy.py"))
     regpkg = report.module("regpkg", "import")
-    assert regpkg.search_realpaths == (str(layout.site / "regpkg"),)
+    assert regpkg.search_locations_realpaths == (str(layout.site / "regpkg"),)
 
 
 def test_pth_directory_startup_imports_and_sys_path(layout: Layout, resolved) -> None:
@@ -363,5 +363,35 @@ def test_thousands_of_names_resolve_fast(host_venv: tuple[Path, Path]) -> None:
     report = run_probe(python, resolve=names, distributions=False)
     elapsed = time.monotonic() - started
     assert len(report.modules) == len(names)
-    assert all(m.found and m.realpath and os.path.isfile(m.realpath) for m in report.modules)
+    assert all(
+        m.found and m.origin_realpath and os.path.isfile(m.origin_realpath) for m in report.modules
+    )
     assert elapsed < 15, f"resolving {len(names)} names took {elapsed:.1f} s"
+
+
+def test_schema_mismatch_is_refused(resolved) -> None:
+    data = json.loads(to_json(resolved))
+    data["schema"] = 99
+    with pytest.raises(ProbeError, match="schema 99"):
+        parse_report(data)
+    del data["modules"]
+    data["schema"] = 1
+    with pytest.raises(ProbeError, match="does not match schema 1"):
+        parse_report(data)
+
+
+def test_cli_probe_text_and_json(layout: Layout, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["probe", str(layout.venv), "nspkg", "plainmod.child", "--import", "regpkg"]) == 0
+    text = capsys.readouterr().out
+    assert "nspkg [resolve] found namespace" in text
+    assert f"    search: {layout.extra / 'nspkg'}" in text
+    assert "plainmod.child [resolve] error" in text and "is not a package" in text
+    assert "regpkg [import] found package" in text
+    assert "sys.path:\n" in text and str(layout.extra) in text.split("sys.path:")[1]
+    assert main(["probe", str(layout.venv), "nspkg", "--json"]) == 0
+    report = parse_report(json.loads(capsys.readouterr().out))
+    assert report.module("nspkg").kind == "namespace"
+    assert main(["probe", str(layout.venv / "missing"), "nspkg"]) == 2
+    assert "is not a venv" in capsys.readouterr().err
