@@ -1,0 +1,49 @@
+"""A pytest plugin: assemble a venv from pins or wheel files and probe it, in your own tests.
+
+Enabled automatically once the harness is installed (entry point `pytest11`). Fixtures:
+
+    def test_google_wins(harness_venv, harness_probe):
+        asm = harness_venv("google==1.9.3", "protobuf==6.33.5", python="3.11")
+        report = harness_probe(asm, resolve=["google", "google.protobuf"])
+        assert report.module("google").status == "found"
+        assert report.module("google.protobuf").status == "not-found"
+
+`harness_venv(*specs, python="default", engine="merge", policy="warning")` returns the
+`Assembly` (plan, venv, warnings); each venv lives under pytest's tmp_path and goes with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def harness_venv(tmp_path: Path) -> Callable[..., Any]:
+    """Factory: assemble a venv from `NAME==VERSION` pins or local `.whl` paths, in order."""
+    from harness.engine.assemble import assemble
+    from harness.interpreters import resolve
+    from harness.supply import prepare_args
+
+    counter = iter(range(1_000_000))
+
+    def build(*specs: str, python: str = "default", engine: str = "merge", policy: str = "warning"):
+        interpreter = resolve(python)
+        prepared = prepare_args(list(specs), interpreter)
+        return assemble(prepared, interpreter, tmp_path / f"venv-{next(counter)}", engine=engine, policy=policy)
+
+    return build
+
+
+@pytest.fixture
+def harness_probe() -> Callable[..., Any]:
+    """Run the probe inside an assembled venv: `harness_probe(asm, resolve=[...], imports=[...])`."""
+    from harness.runtime import run_probe
+
+    def probe(assembly: Any, resolve: Sequence[str] = (), imports: Sequence[str] = (), env=None):
+        return run_probe(Path(assembly.venv.python), resolve=list(resolve), imports=list(imports), env=env)
+
+    return probe

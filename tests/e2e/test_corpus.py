@@ -1,0 +1,39 @@
+"""The corpus as pytest tests: every case × interpreter through the same runner as `harness run`.
+
+Interpreters come from HARNESS_PYTHONS (comma-separated specs; `all` = every CPython found;
+default: the interpreter running pytest). Each parameter runs the case under the engine under
+test and under every variant it `detects`, and fails with the findings rendered in full.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness import report, runner
+from harness.cases import discover_cases
+from harness.config import env_flag
+from harness.expectations import parse_spec
+from harness.interpreters import resolve_many
+
+pytestmark = pytest.mark.e2e
+
+CASES = discover_cases()
+INTERPRETERS = resolve_many([s for s in os.environ.get("HARNESS_PYTHONS", "default").split(",") if s])
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda i: i.short_version)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(case, interpreter):
+    spec = parse_spec(case.path, case.raw)
+    if not spec.supports(interpreter.version):
+        pytest.skip(f"{case.name} supports Python {spec.python}")
+    if case.raw.get("slow") and not env_flag("HARNESS_SLOW"):
+        pytest.skip("slow case: set HARNESS_SLOW=1")
+    unit = runner.Unit(case, interpreter, runner.engines_for(spec, "merge"), slow_ok=True)
+    results = runner.run_unit(unit)
+    assert results, "the runner returned no result"
+    bad = [r for r in results if not r.ok]
+    assert not bad, "\n" + report.details(results)
+    assert {r.engine for r in results} == {"merge", *spec.detects}
