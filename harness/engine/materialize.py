@@ -14,7 +14,8 @@ with a plain `shutil.rmtree` even though merged hard links share read-only inode
 
 The `flat` engine (the oracle) is different on purpose: no symlinks at all. Each wheel in wheel
 order is overlaid into the one site-packages with the same `merge_tree` (later files overwrite
-earlier ones, as pip does), `scripts/` into `bin/`, `data/` under the prefix. It copies from the
+earlier ones, as pip does), `scripts/` into `bin/`, `data/` under the prefix, console script
+wrappers from each wheel's `entry_points.txt` (last wins). It copies from the
 *install trees* rather than re-installing the wheel files with an installer, so the oracle and
 the engine under test see byte-identical files and differ only in layout.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from harness.engine.merge import Conflict, merge_tree
 from harness.errors import MaterializeError, PolicyError
+from harness.facts import parse_console_scripts
 from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
 
 ENGINE_PTH = "_harness_engine.pth"
@@ -296,10 +298,11 @@ def materialize(
 
     if plan.engine == "flat":
         owners, conflicts, notes = _write_flat(plan, trees, venv, site_packages, reserved_bin)
+        scripts = _flat_console_scripts(plan, trees)
     else:
         owners, conflicts = _write_layout(plan, trees, venv, site_packages)
-        notes = ()
-    _write_console_scripts(bin_dir, plan.console_scripts, reserved_bin)
+        notes, scripts = (), plan.console_scripts
+    _write_console_scripts(bin_dir, scripts, reserved_bin)
     _write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
 
     result = Venv(
@@ -411,6 +414,25 @@ def _write_flat(
     for conflict in merge_tree(venv, data_sources).conflicts:
         notes.append(conflict.describe(venv))
     return dict(merged.owners), list(merged.conflicts), notes
+
+
+def _flat_console_scripts(
+    plan: Plan, trees: Mapping[str, InstallTree]
+) -> tuple[tuple[str, str, str, str], ...]:
+    """pip's rule: each installed wheel writes the wrappers its `entry_points.txt` declares, in
+    order, so the last one to declare a name wins. Read from the installed dist-info, as pip
+    reads it from the wheel."""
+    superseded = set(plan.superseded)
+    scripts: dict[str, tuple[str, str, str, str]] = {}
+    for label in plan.wheels:
+        if label in superseded:
+            continue
+        for entry_points in sorted(
+            _tree(trees, label).site_packages.glob("*.dist-info/entry_points.txt")
+        ):
+            for script in parse_console_scripts(entry_points.read_text(encoding="utf-8")):
+                scripts[script.name] = (script.name, label, script.module, script.attr)
+    return tuple(scripts[name] for name in sorted(scripts))
 
 
 def _write_state(

@@ -430,29 +430,22 @@ def test_state_records_plan_and_manifest(tmp_path: Path) -> None:
 
 
 def _flat_trees(tmp_path: Path) -> dict[str, InstallTree]:
-    return {
-        "A": make_tree(
-            tmp_path / "trees/A",
+    trees = {}
+    for label in ("A", "B"):
+        low = label.lower()
+        trees[label] = make_tree(
+            tmp_path / f"trees/{label}",
             {
-                "common.py": "WHO = 'A'\n",
+                "common.py": f"WHO = {label!r}\n",
                 "pkg/__init__.py": "",
-                "pkg/a.py": "",
-                "a-1.dist-info/METADATA": "",
+                f"pkg/{low}.py": f"def main():\n    print('tool from {label}')\n",
+                f"{low}-1.dist-info/METADATA": "",
+                f"{low}-1.dist-info/entry_points.txt": f"[console_scripts]\ntool = pkg.{low}:main\n",
             },
-            scripts={"ascript": "#!/bin/sh\necho A\n"},
-            data={"share/common.txt": "A"},
-        ),
-        "B": make_tree(
-            tmp_path / "trees/B",
-            {
-                "common.py": "WHO = 'B'\n",
-                "pkg/__init__.py": "",
-                "pkg/b.py": "",
-                "b-1.dist-info/METADATA": "",
-            },
-            data={"share/common.txt": "B"},
-        ),
-    }
+            scripts={"ascript": "#!/bin/sh\necho A\n"} if label == "A" else None,
+            data={"share/common.txt": label},
+        )
+    return trees
 
 
 @pytest.mark.parametrize("order", [("A", "B"), ("B", "A")])
@@ -479,6 +472,9 @@ def test_flat_installs_in_order_and_later_files_overwrite(
     assert {"a-1.dist-info/METADATA", "b-1.dist-info/METADATA"} <= set(venv.owners)
     assert [c.rel for c in venv.merge_conflicts] == ["common.py"]
     assert (venv.path / "bin/ascript").read_text() == "#!/bin/sh\necho A\n"
+    # Console scripts as pip writes them: each wheel's entry points in order, the last wins.
+    done = subprocess.run([str(venv.path / "bin/tool")], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, f"tool from {last}\n")
 
 
 def test_flat_skips_superseded_versions_like_an_upgrade(tmp_path: Path) -> None:
