@@ -53,9 +53,8 @@ class Finding:
 
     def render(self) -> str:
         where = " ".join(x for x in (self.case, self.interpreter, self.engine) if x)
-        lines = [
-            f"[{self.rule} {RULES.get(self.rule, '')}] {where}: {self.subject}: {self.message}"
-        ]
+        head = f"[{self.rule} {RULES.get(self.rule, '')}] " + (f"{where}: " if where else "")
+        lines = [f"{head}{self.subject}: {self.message}"]
         if self.concrete is not None:
             lines.append(f"    concrete: {self.concrete}")
         if self.runtime is not None:
@@ -238,10 +237,13 @@ def check_a2(
     flat: Observation | None,
     shipped: Mapping[str, set[str]],
     plan: Plan,
-    spec: CaseSpec,
+    spec: CaseSpec | None,
 ) -> list[Finding]:
-    """A2: every module some wheel ships is importable, unless a recorded collision explains it."""
-    declared_absent = [m.name for m in spec.modules if m.absent]
+    """A2: every module some wheel ships is importable, unless a recorded collision explains it.
+
+    With a case, the loss must also be declared (`absent = true`); without one (`harness check
+    VENV`), a collision recorded on the module's top-level is explanation enough.
+    """
     collided = {c.name.split("/")[0] for c in plan.collisions}
     findings = []
     missing_roots: list[str] = []
@@ -253,7 +255,8 @@ def check_a2(
             flat.runtime.get(name) is None or flat.runtime[name].status != "found"
         ):
             continue  # a flat install cannot import it either: not the engine's loss
-        if _under(name, declared_absent) and name.split(".")[0] in collided:
+        declared = spec is None or _under(name, [m.name for m in spec.modules if m.absent])
+        if declared and name.split(".")[0] in collided:
             continue
         if _under(name, missing_roots):
             continue

@@ -260,3 +260,24 @@ __all__ = [
     "to_json",
     "to_plain",
 ]
+
+
+def plan_from_plain(data: dict[str, Any]) -> Plan:
+    """The inverse of `to_plain(plan)`: read a `plan.json` back (for `harness check VENV`)."""
+    pairs = lambda key: tuple(tuple(x) for x in data.get(key, ()))  # noqa: E731
+    return Plan(
+        engine=data["engine"],
+        wheels=tuple(data["wheels"]),
+        projections=pairs("projections"),
+        merges=tuple(MergeGroup(m["root"], tuple(m["contributors"])) for m in data["merges"]),
+        fallbacks=tuple(Fallback(f["label"], f["addsitedir"]) for f in data["fallbacks"]),
+        metadata_owners=pairs("metadata_owners"),
+        console_scripts=pairs("console_scripts"),
+        data_projections=pairs("data_projections"),
+        collisions=tuple(Collision(**c) for c in data["collisions"]),
+        decisions=tuple(
+            Decision(**{**d, "claimants": tuple(d["claimants"])}) for d in data["decisions"]
+        ),
+        fully_covered=tuple(data.get("fully_covered", ())),
+        superseded=tuple(data.get("superseded", ())),
+    )

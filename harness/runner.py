@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -270,59 +270,59 @@ def observe_pair(
     """Probe the engine's venv and the flat oracle for the same names."""
     from harness.concrete import concrete_view
 
-    env = dict(spec.env)
+    trees = {p.label: str(p.tree.site_packages) for p in prepared}
     views = {
         key: concrete_view(asm.venv.site_packages, extension_suffixes=suffixes)
         for key, asm in (("engine", assembly), ("flat", flat))
     }
-    all_names = sorted(
-        names | {m.name for m in views["engine"].modules} | {m.name for m in views["flat"].modules}
+    all_names = names | set(views["engine"].names) | set(views["flat"].names)
+    obs, flat_obs = (
+        observe(asm.venv, asm.plan, trees, views[key], all_names, spec)
+        for key, asm in (("engine", assembly), ("flat", flat))
     )
-    observations = []
-    for key, asm in (("engine", assembly), ("flat", flat)):
-        observations.append(
-            _observe(asm, views[key], prepared, all_names, list(spec.imports), env, spec)
-        )
-    obs, flat_obs = observations
-    blind = check.static_blind_spots(obs, sorted(names))
-    return obs, flat_obs, blind
+    return obs, flat_obs, check.static_blind_spots(obs, sorted(names))
 
 
-def _observe(asm, view, prepared, names, imports, env, spec: CaseSpec) -> check.Observation:
+def observe(
+    venv, plan: Plan, trees: Mapping[str, str], view, names: Iterable[str], spec: CaseSpec
+) -> check.Observation:
+    """Probe one written venv and reduce it, with its concrete view, to an Observation.
+
+    `trees` maps each wheel label to its install tree's site-packages; `venv` is an
+    `engine.materialize.Venv` (python, site_packages, owners).
+    """
     from harness.runtime import run_probe
 
-    report = run_probe(asm.venv.python, resolve=names, imports=imports, env=env)
-    site = os.path.realpath(asm.venv.site_packages)
-    trees = {os.path.realpath(p.tree.site_packages): p.label for p in prepared}
-    owners = dict(getattr(asm.venv, "owners", {}) or {})
-    owner_of = make_owner_of(site, trees, owners)
-    runtime = {m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"}
-    imported = {m.name: _runtime_module(m) for m in report.modules if m.mode == "import"}
-    fallback_labels = {f.label for f in asm.plan.fallbacks}
-    fallback_roots = {root: label for root, label in trees.items() if label in fallback_labels}
-    sys_path = tuple(e.realpath for e in report.sys_path if e.exists)
-    concrete = {
-        m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
-    }
-    file_kinds = {f.path: _kind(os.path.join(asm.venv.site_packages, f.path)) for f in spec.files}
-    counts = {
-        b.under: _count_symlinks(Path(asm.venv.site_packages) / b.under) for b in spec.budgets
-    }
-    distributions = tuple(
-        check.Distribution(d.normalized_name, d.version, d.realpath or d.path or "")
-        for d in report.distributions
+    report = run_probe(
+        Path(venv.python),
+        resolve=sorted(set(names)),
+        imports=list(spec.imports),
+        env=dict(spec.env),
     )
+    site = os.path.realpath(venv.site_packages)
+    real_trees = {os.path.realpath(root): label for label, root in trees.items()}
+    owner_of = make_owner_of(site, real_trees, dict(venv.owners or {}))
+    fallback_labels = {f.label for f in plan.fallbacks}
     return check.Observation(
         site_packages=site,
-        concrete=concrete,
-        runtime=runtime,
-        imported=imported,
-        sys_path=sys_path,
-        distributions=distributions,
+        concrete={
+            m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
+        },
+        runtime={m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"},
+        imported={m.name: _runtime_module(m) for m in report.modules if m.mode == "import"},
+        sys_path=tuple(e.realpath for e in report.sys_path if e.exists),
+        distributions=tuple(
+            check.Distribution(d.normalized_name, d.version, d.realpath or d.path or "")
+            for d in report.distributions
+        ),
         owner_of=owner_of,
-        fallback_roots=fallback_roots,
-        symlink_counts=counts,
-        file_kinds=file_kinds,
+        fallback_roots={
+            root: label for root, label in real_trees.items() if label in fallback_labels
+        },
+        symlink_counts={
+            b.under: _count_symlinks(Path(venv.site_packages) / b.under) for b in spec.budgets
+        },
+        file_kinds={f.path: _kind(os.path.join(venv.site_packages, f.path)) for f in spec.files},
     )
 
 
