@@ -345,7 +345,7 @@ def check_a4(obs: Observation) -> list[Finding]:
     return findings
 
 
-def _signature(rt: RuntimeModule | None, obs: Observation) -> tuple:
+def signature(rt: RuntimeModule | None, obs: Observation) -> tuple:
     """What a module *is*, independent of where the venv lives: status, kind and owner."""
     if rt is None or rt.status != "found":
         return ("absent",)
@@ -363,7 +363,7 @@ def check_a5(
     differing: list[str] = []
     for name in sorted(set(names)):
         mine, theirs = obs.runtime.get(name), flat.runtime.get(name)
-        if _signature(mine, obs) == _signature(theirs, flat):
+        if signature(mine, obs) == signature(theirs, flat):
             continue
         differing.append(name)
         if spec.declared_flat_difference(name) or _under(name, [f.subject for f in findings]):
