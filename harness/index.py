@@ -174,6 +174,8 @@ class IndexClient:
             )
         except requests.Timeout as exc:
             raise _Retryable(f"timed out ({type(exc).__name__}: {exc})") from exc
+        except requests.exceptions.SSLError as exc:  # a certificate problem is not transient
+            raise IndexError_(f"{url}: TLS failed: {exc}") from exc
         except requests.ConnectionError as exc:
             raise _Retryable(f"connection failed ({exc})") from exc
         except requests.RequestException as exc:

@@ -84,9 +84,8 @@ def select_file(pin: Pin, interp: Interpreter) -> WheelFile:
             f"({', '.join(f.filename for f in pin.files)})"
         )
     ranked = sorted(
-        (rank, wf.filename, wf)
-        for wf in pin.files
-        if (rank := file_rank(wf.filename, interp)) is not None
+        ((rank, wf) for wf in pin.files if (rank := file_rank(wf.filename, interp)) is not None),
+        key=lambda item: (item[0], item[1].filename),
     )
     if not ranked:
         raise HarnessError(
@@ -95,7 +94,7 @@ def select_file(pin: Pin, interp: Interpreter) -> WheelFile:
             f"{tags_summary(interp)}. Lock a file for it (`harness lock {pin.name}=="
             f"{pin.version} --python {interp.short_version}`) or force one with `filename`."
         )
-    return ranked[0][2]
+    return ranked[0][1]
 
 
 def label_for(pin: Pin, wheel_file: WheelFile) -> str:
