@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from fake_index import FakeIndex, pointed_at
+from fake_index import FakeIndex, pointed_at, slow
 
 from harness import cli
 from harness.cache import WheelCache
@@ -272,3 +275,51 @@ def test_cli_fetch_reports_fetched_then_cached_then_offline_missing(
     assert "helper==3.0 was never locked or fetched" in captured.err
     assert "cached   demo 1.0" in captured.out
     assert index.hits("demo-1.0-py3-none-any.whl") == hits
+
+
+PREPARE_WORKER = """
+import json, sys, time
+from pathlib import Path
+from harness.interpreters import query
+from harness.model import Pin, WheelFile
+from harness.supply import prepare
+
+go, filename, sha, size = sys.argv[1:5]
+host = query(sys.executable)
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.005)
+[wheel] = prepare([Pin("demo", "1.0", (WheelFile(filename, sha, int(size)),))], host)
+print(json.dumps([str(wheel.path), str(wheel.tree.root), wheel.facts.top_levels]), flush=True)
+"""
+
+
+def test_four_processes_prepare_the_same_pin_once(index: FakeIndex, tmp_path: Path) -> None:
+    served = next(f for f in index.project_files("demo") if f.filename.endswith("py3-none-any.whl"))
+    index.fail(served.filename, slow(0.5, body=True))  # the downloader holds the lock a while
+    go = tmp_path / "go"
+    args = [go, served.filename, served.sha256, served.size]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", PREPARE_WORKER, *map(str, args)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),  # the index fixture set HARNESS_INDEX_URL and the cache
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        for _ in range(4)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    go.touch()
+    answers = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0
+        answers.append(tuple(map(str, json.loads(out))))
+    assert len(set(answers)) == 1  # same file, same tree, same facts for all four
+    assert index.hits(served.filename) == 1
+    cache_root = tmp_path / "cache"
+    assert len([p for p in (cache_root / "sha256").rglob("*.whl")]) == 1
+    trees = [p.name for p in (cache_root / "trees").iterdir() if len(p.name) == 64]
+    assert trees == [served.sha256]  # one install tree, keyed by the wheel's sha256
