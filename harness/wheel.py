@@ -53,7 +53,9 @@ from harness.model import InstallTree, WheelFacts
 
 __all__ = [
     "TREE_FORMAT",
+    "Member",
     "WheelListing",
+    "file_sha256",
     "inspect_archive",
     "install_tree",
     "is_complete_tree",
