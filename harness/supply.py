@@ -324,6 +324,11 @@ def lock(
     for requirement in requirements:
         request = parse_spec(requirement) if isinstance(requirement, str) else requirement
         if request.path is not None:
+            # Unpack (and so fully verify) the file where it lies first: a corrupt or hostile
+            # wheel is refused before anything of it enters the cache.
+            from harness import wheel
+
+            wheel.install_tree(request.path, "")
             wheel_file = cache.add_local(request.path)
             pins.append(
                 Pin(

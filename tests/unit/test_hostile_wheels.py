@@ -280,7 +280,6 @@ def test_an_invalid_wheel_file_name_is_refused(tmp_path):
     ids=lambda c: c.id,
 )
 def test_cli_facts_exits_2_naming_the_wheel(tmp_path, monkeypatch, capsys, case):
-    pytest.importorskip("harness.supply", reason="harness.supply (another helper) not built yet")
     from harness.cli import main
 
     monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
@@ -298,6 +297,14 @@ def test_cli_facts_exits_2_naming_the_wheel(tmp_path, monkeypatch, capsys, case)
     assert not trees.exists() or all(
         p.name in {"locks"} or p.suffix == ".lock" for p in trees.rglob("*")
     )
+    # the refused wheel never entered the cache: no file anywhere but locks and empty dirs
+    cache = tmp_path / "cache"
+    leftovers = (
+        [p for p in cache.rglob("*") if p.is_file() and p.suffix != ".lock"]
+        if cache.exists()
+        else []
+    )
+    assert leftovers == []
 
 
 def test_every_refusal_is_a_harness_error_with_exit_status_2():
