@@ -334,6 +334,7 @@ def _plan_pth(ordered: list[WheelFacts]) -> Plan:
     """
     labels = [f.label for f in ordered]
     state = _State(engine="pth", wheels=[_Wheel.of(f) for f in ordered], dup_metadata_losers=set())
+    by_label = {w.label: w for w in state.wheels}
     fallbacks = []
     for f in ordered:
         fallbacks.append(Fallback(f.label, addsitedir=not f.layout_known))
@@ -351,7 +352,7 @@ def _plan_pth(ordered: list[WheelFacts]) -> Plan:
             f"distribution {key}: {len(copies)} cop{'y' if len(copies) == 1 else 'ies'} on sys.path"
         )
         state.decide(
-            _dist_info_of(state, copies[0], key),
+            _dist_info_of(by_label, copies[0], key),
             "metadata-first-on-path",
             copies,
             "fallback",
@@ -493,14 +494,16 @@ def _metadata_keys(w: _Wheel) -> list[str]:
     return []
 
 
-def _dist_info_of(state: _State, label: str, key: str) -> str:
-    for w in state.wheels:
-        if w.label == label:
-            for m in w.metadata:
-                if distribution_key(m) == key:
-                    return m
-            return w.facts.dist_info or key
-    return key
+def _dist_info_of(by_label: dict[str, _Wheel], label: str, key: str) -> str:
+    """The dist-info through which `label` shows distribution `key` (a dict lookup: a scan of
+    every wheel here made metadata resolution O(N²), 4.6 s of 5.1 s for 5 000 wheels)."""
+    w = by_label.get(label)
+    if w is None:
+        return key
+    for m in w.metadata:
+        if distribution_key(m) == key:
+            return m
+    return w.facts.dist_info or key
 
 
 def _duplicate_metadata_losers(wheels: list[_Wheel]) -> set[str]:
@@ -1004,7 +1007,9 @@ def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
                 "where one can be suppressed."
             )
         winner = chain[-1]
-        state.collide_chain("distribution metadata entry", _dist_info_of(state, winner, key), chain)
+        state.collide_chain(
+            "distribution metadata entry", _dist_info_of(by_label, winner, key), chain
+        )
         if not on_fallback:
             entries = [m for m in by_label[winner].metadata if distribution_key(m) == key]
             for entry in entries:
@@ -1018,7 +1023,7 @@ def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
             owner = on_fallback[0]
             owners[key] = owner
             state.decide(
-                _dist_info_of(state, owner, key),
+                _dist_info_of(by_label, owner, key),
                 "metadata-fallback-owner",
                 chain,
                 "fallback",
