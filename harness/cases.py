@@ -20,6 +20,7 @@ Schema of one wheel table (`[[wheels]]` or `[[support]]`):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -47,7 +48,8 @@ else:  # pragma: no cover - the host is 3.11; tomli is the same parser for 3.10
 
 CASE_FILE = "case.toml"
 PIN_TABLES = ("support", "wheels")  # in wheel order: support wheels first
-WHEEL_KEYS = frozenset({"name", "version", "files", "label", "filename"})
+WHEEL_KEYS = frozenset({"name", "version", "files", "label", "filename", "synthetic"})
+SYNTHETIC_KEYS = frozenset({"files", "tag", "entry_points", "data", "executable"})
 FILE_KEYS = frozenset({"filename", "sha256", "size"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -146,6 +148,8 @@ def _pin(where: _Where, table: Any, at: str) -> Pin:
         version = Version(version_text)
     except InvalidVersion as exc:
         raise where.fail(f"{at}.version", f"is not a PEP 440 version: {version_text!r}") from exc
+    if "synthetic" in table:
+        return _synthetic_pin(where, table, at, name, version_text)
     entries = table.get("files")
     if not isinstance(entries, list) or not entries:
         raise where.fail(
@@ -181,6 +185,77 @@ def _pin(where: _Where, table: Any, at: str) -> Pin:
         files=tuple(files),
         label=label,
         filename=forced,
+    )
+
+
+def _synthetic_pin(
+    where: _Where, table: Mapping[str, Any], at: str, name: str, version: str
+) -> Pin:
+    """A wheel the case builds itself (`[wheels.synthetic]`): a shape no real wheel has yet.
+
+    `make_wheel` writes deterministic bytes, so the file's sha256 is stable and the wheel is
+    cached, unpacked and verified exactly like a downloaded one.
+    """
+    from harness.wheelbuilder import make_wheel, wheel_filename
+
+    spec = table["synthetic"]
+    where_s = f"{at}.synthetic"
+    if not isinstance(spec, dict):
+        raise where.fail(where_s, f"must be a table, got {_type_name(spec)}")
+    _only(where, spec, SYNTHETIC_KEYS, where_s)
+    if "files" in table:
+        raise where.fail(
+            f"{at}.files",
+            "a synthetic wheel has no pinned files: its bytes are built from the spec",
+        )
+    files = spec.get("files")
+    if (
+        not isinstance(files, dict)
+        or not files
+        or not all(isinstance(v, str) for v in files.values())
+    ):
+        raise where.fail(f"{where_s}.files", 'must be a non-empty table of path = "text content"')
+    tag = spec.get("tag", "py3-none-any")
+    entry_points = spec.get("entry_points")
+    if entry_points is not None and not (
+        isinstance(entry_points, dict) and all(isinstance(v, dict) for v in entry_points.values())
+    ):
+        raise where.fail(
+            f"{where_s}.entry_points",
+            'must be a table of groups, each a table name = "module:attr"',
+        )
+    data = spec.get("data")
+    if data is not None and not (
+        isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())
+    ):
+        raise where.fail(
+            f"{where_s}.data", 'must be a table of categories, each a table path = "content"'
+        )
+    executable = spec.get("executable", [])
+    try:
+        payload = make_wheel(
+            name,
+            version,
+            files,
+            tag=tag,
+            entry_points=entry_points,
+            data=data,
+            executable=executable,
+        )
+    except (ValueError, TypeError) as exc:
+        raise where.fail(where_s, f"cannot build the wheel: {exc}") from exc
+    filename = wheel_filename(name, version, tag)
+    wheel_file = WheelFile(filename, hashlib.sha256(payload).hexdigest(), len(payload))
+    label = table.get("label")
+    if label is not None:
+        label = _string(where, table, "label", f"{at}.label")
+    return Pin(
+        name=name,
+        version=version,
+        files=(wheel_file,),
+        label=label,
+        filename=filename,
+        synthetic=payload,
     )
 
 

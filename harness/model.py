@@ -83,6 +83,7 @@ class Pin:
     files: tuple[WheelFile, ...]
     label: str | None = None
     filename: str | None = None
+    synthetic: bytes | None = None  # a case-built wheel's bytes (`[wheels.synthetic]`)
 
 
 @dataclass(frozen=True)
