@@ -1,0 +1,62 @@
+"""`[wheels.synthetic]`: a case-built wheel goes through the same cache, unpack and checks."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from harness.cases import load_case
+from harness.errors import CaseFileError
+from harness.interpreters import resolve
+from harness.supply import prepare
+
+CASE = """
+description = "synthetic"
+[[wheels]]
+name = "graft"
+version = "1.0"
+[wheels.synthetic]
+files = { "pkg/sub/__init__.py" = "X = 1\\n" }
+entry_points = { console_scripts = { graft-tool = "pkg.sub:main" } }
+"""
+
+
+def write(tmp_path, text):
+    (tmp_path / "c").mkdir(exist_ok=True)
+    (tmp_path / "c" / "case.toml").write_text(text)
+    return tmp_path / "c"
+
+
+def test_synthetic_pin_is_deterministic_and_prepares_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
+    monkeypatch.setenv("HARNESS_OFFLINE", "1")  # nothing may be downloaded
+    first = load_case(write(tmp_path, CASE)).wheels[0]
+    again = load_case(write(tmp_path, CASE)).wheels[0]
+    assert first.files == again.files and first.files[0].filename == "graft-1.0-py3-none-any.whl"
+    (prepared,) = prepare([first], resolve(sys.executable))
+    assert prepared.facts.namespace_top_levels == ("pkg",)
+    assert prepared.facts.regular_roots == ("pkg/sub",)
+    assert [cs.name for cs in prepared.facts.console_scripts] == ["graft-tool"]
+    assert (prepared.tree.site_packages / "pkg/sub/__init__.py").read_text() == "X = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('files = { "x" = 1 }', "wheels[0].synthetic.files"),
+        ('colour = "red"\nfiles = { "x/__init__.py" = "" }', "wheels[0].synthetic"),
+        (
+            'files = { "x/__init__.py" = "" }\nentry_points = { console_scripts = "nope" }',
+            "wheels[0].synthetic.entry_points",
+        ),
+    ],
+)
+def test_bad_synthetic_specs_name_the_key(tmp_path, extra, key):
+    text = (
+        f'description = "d"\n[[wheels]]\nname = "g"\nversion = "1.0"\n[wheels.synthetic]\n{extra}\n'
+    )
+    with pytest.raises(CaseFileError) as caught:
+        load_case(write(tmp_path, text))
+    assert key in str(caught.value)
