@@ -1,0 +1,257 @@
+"""`harness bench`: assembly against uv and pip, startup against the flat venv, sys.path
+quality, scaling and the matrix wall time, as markdown tables and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+EPILOG = """\
+measures (--only, comma separated; default: all):
+  assembly  wall time to a ready venv from the case's wheels (support + wheels): our merge
+            engine (assemble() in-process, and the `harness assemble` CLI), `uv venv` + `uv pip
+            install --offline --no-deps` (default link mode and --link-mode symlink, private warm
+            cache), `python -m venv` + pip install --no-deps --no-index (with ensurepip as users
+            do, and --without-pip + host pip --python). Median, min, max; ratio to ours and to uv.
+  startup   `bin/python -c "import <case imports>"` in each venv (flat = the limit): warmup,
+            interleaved runs; mean, median, stddev, ratio to flat and the noise floor.
+  syspath   sys.path entries, distinct site-packages roots, duplicate realpaths per venv.
+  scaling   planner CPU time for 10..5000 synthetic wheels, materialization for 10..1000,
+            startup with 10..2000 .pth fallback lines; per-item cost and log-log slope.
+  matrix    the whole corpus x every interpreter found, warm, -j = cores, via the runner.
+
+examples:
+  harness bench                                   everything, default interpreter
+  harness bench native-overlay-google-protobuf --only assembly,startup --runs 5
+  harness bench --only scaling --json scaling.json
+  harness bench --python 3.9 --python 3.13 --markdown bench.md --json bench.json
+
+Caches are warmed untimed first (wheels fetched and unpacked, uv's cache filled), so network
+time is never measured. Numbers are noisy on a busy machine: compare medians, and ratios only
+beyond the noise floor. Needs the `bench` extra (uv) for the uv rows; they are skipped without it.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="benchmark assembly vs uv/pip, startup vs flat, sys.path quality, scaling, matrix",
+        description="Measure the merge engine side by side with what users would use instead "
+        "(uv, pip), against the flat venv (the physical limit), and how its cost grows.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "cases", nargs="*", metavar="CASE", help="case names (default: every case under cases/)"
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        metavar="PY",
+        help="interpreter for assembly/startup/syspath/scaling: X.Y, X.Y.Z or a path "
+        "(repeatable; default: the one running harness)",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=10,
+        metavar="N",
+        help="timed runs per assembly variant, "
+        "scaling point and matrix (matrix: --matrix-runs) (default: 10)",
+    )
+    p.add_argument(
+        "--startup-runs", type=int, default=30, metavar="N", help="timed startup runs (default 30)"
+    )
+    p.add_argument(
+        "--startup-warmup", type=int, default=5, metavar="N", help="untimed startup runs first"
+    )
+    p.add_argument(
+        "--matrix-runs", type=int, default=1, metavar="N", help="matrix runs (default 1)"
+    )
+    p.add_argument(
+        "--only",
+        default=",".join(_measures()),
+        metavar="LIST",
+        help=f"measures to run, comma separated: {','.join(_measures())}",
+    )
+    p.add_argument("--no-pip", action="store_true", help="skip the pip rows (ensurepip is slow)")
+    p.add_argument(
+        "--sizes",
+        metavar="P/M/S",
+        help="scaling sizes as planner/materialize/pth-startup lists, e.g. 10,100/10/10 "
+        "(default: 10,100,1000,5000/10,100,1000/10,100,2000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic wheel sets")
+    p.add_argument(
+        "-j", "--jobs", type=int, default=0, metavar="N", help="matrix processes (default: cores)"
+    )
+    p.add_argument("--json", metavar="FILE", help="write the JSON report here (- for stdout)")
+    p.add_argument("--markdown", metavar="FILE", help="write the markdown tables here too")
+    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp dir)")
+    p.add_argument("--cases-dir", metavar="DIR", help="corpus directory (default: cases/)")
+    p.set_defaults(func=run)
+
+
+def _measures() -> tuple[str, ...]:
+    from harness.bench import MEASURES
+
+    return MEASURES
+
+
+def parse_only(text: str) -> frozenset[str]:
+    chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
+    unknown = sorted(chosen - set(_measures()))
+    if unknown or not chosen:
+        raise HarnessError(
+            f"--only {text!r}: unknown measure(s) {', '.join(unknown) or '(none given)'}; "
+            f"expected a comma-separated subset of {','.join(_measures())}"
+        )
+    return chosen
+
+
+def parse_sizes(text: str | None) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    from harness.bench import MATERIALIZE_SIZES, PLANNER_SIZES, PTH_SIZES
+
+    if not text:
+        return PLANNER_SIZES, MATERIALIZE_SIZES, PTH_SIZES
+    parts = text.split("/")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        lists = tuple(tuple(int(x) for x in p.split(",") if x.strip()) for p in parts)
+        if any(n <= 0 for lst in lists for n in lst):
+            raise ValueError
+    except ValueError:
+        raise HarnessError(
+            f"--sizes {text!r}: expected three comma-separated lists of positive integers "
+            "joined by `/` (planner/materialize/pth), e.g. 10,100/10/10 (a list may be empty)"
+        ) from None
+    return lists  # type: ignore[return-value]
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness import bench
+    from harness.cases import discover_cases
+    from harness.expectations import parse_spec
+    from harness.interpreters import resolve_many
+
+    only = parse_only(args.only)
+    for name in ("runs", "startup_runs", "matrix_runs"):
+        if getattr(args, name) < 1:
+            raise HarnessError(
+                f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
+            )
+    planner_sizes, materialize_sizes, pth_sizes = parse_sizes(args.sizes)
+    log = lambda message: print(f"bench: {message}", file=sys.stderr, flush=True)  # noqa: E731
+
+    interpreters = resolve_many(args.python or ["default"])
+    cases = []
+    if only & {"assembly", "startup", "syspath", "matrix"}:
+        cases = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
+        if args.cases:
+            known = {c.name: c for c in cases}
+            missing = [n for n in args.cases if n not in known]
+            if missing:
+                raise HarnessError(
+                    f"unknown case(s) {', '.join(missing)}; known: "
+                    f"{', '.join(sorted(known)) or 'none'}"
+                )
+            cases = [known[n] for n in args.cases]
+
+    workdir = Path(args.keep) if args.keep else bench.new_workdir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    tables: list[bench.Table] = []
+    report: dict[str, object] = {
+        "command": "harness bench " + shlex.join(sys.argv[2:] if _from_cli() else []),
+        "measures": sorted(only),
+        "runs": args.runs,
+        "startup_runs": args.startup_runs,
+        "startup_warmup": args.startup_warmup,
+    }
+    try:
+        records = []
+        if only & {"assembly", "startup", "syspath"}:
+            for case in cases:
+                spec = parse_spec(case.path, case.raw)
+                for interp in interpreters:
+                    if not spec.supports(interp.version):
+                        log(f"{case.name}: skipping Python {interp.short_version} ({spec.python})")
+                        continue
+                    records.append(
+                        bench.bench_case(
+                            case,
+                            interp,
+                            workdir / f"{case.name}-{interp.short_version}",
+                            runs=args.runs,
+                            startup_runs=args.startup_runs,
+                            startup_warmup=args.startup_warmup,
+                            only=only,
+                            with_pip=not args.no_pip,
+                            log=log,
+                        )
+                    )
+            report["cases"] = [bench.case_record_json(r) for r in records]
+            if "assembly" in only:
+                tables.append(bench.assembly_table(records))
+            if "startup" in only:
+                tables.append(bench.startup_table(records))
+            if "syspath" in only:
+                tables.append(bench.syspath_table(records))
+        if "scaling" in only:
+            scaling = bench.bench_scaling(
+                interpreters[0],
+                workdir / "scaling",
+                runs=args.runs,
+                startup_runs=args.startup_runs,
+                startup_warmup=args.startup_warmup,
+                planner_sizes=planner_sizes,
+                materialize_sizes=materialize_sizes,
+                pth_sizes=pth_sizes,
+                seed=args.seed,
+                log=log,
+            )
+            report["scaling"] = bench.scaling_json(scaling)
+            report["scaling_python"] = ".".join(map(str, interpreters[0].version))
+            tables.append(bench.scaling_table(scaling))
+        matrix_pythons = interpreters
+        if "matrix" in only:
+            matrix_pythons = resolve_many(["all"])
+            jobs = args.jobs or os.cpu_count() or 1
+            log(f"matrix: {len(cases)} cases × {len(matrix_pythons)} interpreters, -j {jobs}")
+            matrix = bench.bench_matrix(cases, matrix_pythons, jobs, runs=args.matrix_runs)
+            report["matrix"] = matrix
+            tables.append(bench.matrix_table(matrix))
+        report["machine"] = bench.machine_description(
+            sorted(
+                {i.executable: i for i in [*interpreters, *matrix_pythons]}.values(),
+                key=lambda i: i.version,
+            )
+        )
+    finally:
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    markdown = bench.render_markdown(report, tables)
+    # With `--json -` stdout carries the JSON alone, so the tables go to stderr.
+    print(markdown, end="", file=sys.stderr if args.json == "-" else sys.stdout)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown)
+    if args.json:
+        text = bench.render_json(report)
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text)
+    return 0
+
+
+def _from_cli() -> bool:
+    """True when argv is `... bench ...` (the command line to quote in the report)."""
+    return len(sys.argv) > 1 and sys.argv[1] == "bench"
