@@ -598,7 +598,8 @@ def _check_namespace_purity(ctx: _Context) -> list[str]:
             if tl in ctx.merge_roots:
                 out.append(f"{tag} shared namespace `{tl}` is turned into a merged directory")
     # A namespace directory several wheels (with entries there) contribute to is never bound
-    # to one of them, unless it is that wheel's own regular package (a native span winner).
+    # to one wheel's portion of it. (Another wheel's regular package or file at that path may
+    # be: a native span winner, or the shallower side of a file-vs-directory entry clash.)
     dir_owners: dict[str, set[str]] = {}
     for f in ctx.active:
         with_entries = {e.split("/", 1)[0] for e in f.namespace_entries}
@@ -608,7 +609,7 @@ def _check_namespace_purity(ctx: _Context) -> list[str]:
     for path, label in ctx.projection.items():
         owners = dir_owners.get(path, set())
         owner = ctx.by_label.get(label)
-        if len(owners) >= 2 and owner is not None and path not in owner.regular_roots:
+        if len(owners) >= 2 and owner is not None and path in owner.namespace_dirs:
             out.append(
                 f"{tag} namespace directory `{path}` shared by {', '.join(sorted(owners))} is "
                 f"bound to {label} alone"

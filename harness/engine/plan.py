@@ -552,13 +552,9 @@ def _resolve_directory_collision(state: _State, tl: str, claims: list[_Claim]) -
         _project_winner(state, tl, chain, chain[-1], "whole-tree-last-claimant")
         return
     if any(c.is_native for c in claims):
+        # Not every claim is namespace (that is §3.2), so a regular claimant exists: the last
+        # one wins; a namespace-only graft never does, in either order.
         regulars = [c.label for c in claims if not c.is_ns]
-        if not regulars:
-            raise PlanError(
-                f"top-level `{tl}` holds native code but none of its claimants "
-                f"({', '.join(chain)}) ships it as a regular package: expected at least one "
-                "regular claimant to project whole, got none. No collision policy downgrades this."
-            )
         _project_winner(state, tl, chain, regulars[-1], "native-last-regular")
         return
     for label in chain:
@@ -642,9 +638,14 @@ def _resolve_all_namespace(
     _dedupe_prefix_conflicts(state, tl, owners)
     entry_projection = {entry: owner for entry, (owner, _) in owners.items()}
     collapsed = _collapse_entries(entry_projection, with_entries, conflicted)
+    bound_by: dict[str, list[str]] = {d: [] for d in collapsed}
+    for entry in sorted(entry_projection):
+        d = next((a for a in ancestors(entry) if a in collapsed), None)
+        if d is not None:
+            bound_by[d].append(entry)
+            del entry_projection[entry]
     for d, owner in collapsed.items():
-        inside = sorted(e for e in entry_projection if within(e, d))
-        entry_projection = {e: o for e, o in entry_projection.items() if not within(e, d)}
+        inside = bound_by[d]
         entry_projection[d] = owner
         state.decide(
             d,
@@ -721,6 +722,8 @@ def _resolve_native_span(
     """
     chain = [c.label for c in claims]
     regulars = [label for label in chain if root in by_label[label].regular_roots]
+    # A conflicted root is by definition some claimant's regular root, so this only fires on
+    # facts that contradict themselves (hand-built records); kept because the rule names it.
     if not regulars:
         raise PlanError(
             f"native conflicted root `{root}` (claimed by {', '.join(chain)}) has no regular "
@@ -940,11 +943,16 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
         for a in ancestors(path):
             dir_owners.setdefault(a, set()).add(label)
     roots = shallowest(d for d, labels in dir_owners.items() if len(labels) == 1)
-    projection = {p: o for p, o in kept.items() if not within_any(p, roots)}
+    root_set = set(roots)
+    via_root = {p: next((a for a in ancestors(p) if a in root_set), None) for p in kept}
+    inside_root: dict[str | None, list[str]] = {}
+    for p, root in via_root.items():
+        inside_root.setdefault(root, []).append(p)
+    projection = {p: o for p, o in kept.items() if via_root[p] is None}
     for root in roots:
         label = next(iter(dir_owners[root]))
         projection[root] = label
-        inside = [p for p in kept if within(p, root)]
+        inside = inside_root.get(root, [])
         state.decide(
             root,
             "data-collapse",
@@ -954,7 +962,7 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
             f"single-owner directory binds {len(inside)} file{'s' if len(inside) != 1 else ''}",
         )
     for path, label in kept.items():
-        via = next((r for r in roots if within(path, r)), None)
+        via = via_root[path]
         chain = chains[path]
         detail = f"earlier claimants lose: {', '.join(chain[:-1])}" if len(chain) > 1 else ""
         if via:
