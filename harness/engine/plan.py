@@ -300,14 +300,22 @@ def _plan_flat(ordered: list[WheelFacts]) -> Plan:
     overwriting earlier ones.
     """
     labels = tuple(f.label for f in ordered)
+    # pip uninstalls an installed distribution before it installs another copy of it (any
+    # version, any build), so only the last wheel of each distribution leaves files behind.
+    last_of = {f.name: f.label for f in ordered if f.name}
+    superseded = tuple(f.label for f in ordered if f.name and last_of[f.name] != f.label)
     decisions = [
         Decision(
             path=f.label,
             rule="flat-install",
             claimants=(f.label,),
-            outcome="install",
-            winner=f.label,
-            detail=f"installed {i} of {len(labels)}; its files overwrite earlier wheels' files",
+            outcome="superseded" if f.label in superseded else "install",
+            winner=last_of.get(f.name, f.label),
+            detail=(
+                f"uninstalled by pip when {last_of[f.name]} of the same distribution is installed"
+                if f.label in superseded
+                else f"installed {i} of {len(labels)}; its files overwrite earlier wheels' files"
+            ),
         )
         for i, f in enumerate(ordered, 1)
     ]
@@ -322,6 +330,7 @@ def _plan_flat(ordered: list[WheelFacts]) -> Plan:
         data_projections=(),
         collisions=(),
         decisions=_sort_decisions(decisions),
+        superseded=superseded,
     )
 
 

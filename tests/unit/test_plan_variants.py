@@ -145,6 +145,17 @@ def test_flat_plan_only_orders_wheels() -> None:
     ]
 
 
+def test_flat_supersedes_earlier_copies_of_a_distribution_like_pip() -> None:
+    # why: pip uninstalls an installed distribution before installing another copy of it, so
+    # in the oracle only the last wheel of each distribution leaves files (any version).
+    result = plan([PROTOBUF_OLD, GOOGLE, PROTOBUF], "flat")
+    assert result.superseded == ("protobuf-5.29.5",)
+    outcome = {d.path: (d.outcome, d.winner) for d in result.decisions}
+    assert outcome["protobuf-5.29.5"] == ("superseded", "protobuf-6.33.5")
+    assert outcome["google-1.9.3"] == ("install", "google-1.9.3")
+    assert plan([GOOGLE, PROTOBUF], "flat").superseded == ()
+
+
 def test_unknown_engine_lists_the_engines() -> None:
     with pytest.raises(HarnessError, match=", ".join(ENGINES)):
         plan([GOOGLE], "symlink-farm")
