@@ -3,7 +3,8 @@
 Layout under the root (`HARNESS_WHEELS_CACHE`, default `wheels_cache/`):
 
     sha256/<aa>/<sha256>/<filename>   a verified wheel, read-only
-    tmp/                              in-flight downloads (ours are removed on failure)
+    tmp/                              in-flight downloads (`<sha256>-*.part`; removed on failure,
+                                      or by the next writer of that sha256 after a kill)
     locks/<sha256>.lock               one inter-process lock per file
 
 Invariant: a file under `sha256/` was hash- and size-verified while it streamed, fsynced, then
@@ -196,11 +197,16 @@ class WheelCache:
         """Write into `tmp/` via `write(fh) -> (sha256, size)`, verify, fsync, rename into place.
 
         The caller holds the lock. On any failure our temporary file is removed and nothing
-        appears under `sha256/`.
+        appears under `sha256/`. A `.part` of this sha256 left by a process killed mid-write
+        (SIGKILL runs no cleanup) can have no live writer while we hold the lock: it is removed.
         """
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{sha256[:16]}-", suffix=".part")
+        for leftover in tmp_dir.iterdir():  # compared as text: a sha256 is never a pattern
+            if leftover.name.startswith(f"{sha256}-") and leftover.name.endswith(".part"):
+                log.info("removing %s, left by an interrupted write", leftover)
+                leftover.unlink(missing_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{sha256}-", suffix=".part")
         tmp = Path(tmp_name)
         final = self.root / "sha256" / sha256[:2] / sha256 / filename
         try:
