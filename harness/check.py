@@ -446,6 +446,7 @@ def check_expectations(
             )
         elif rt.kind == "namespace":
             labels = {o[0] for o in (obs.owner_of(p) for p in rt.locations) if o}
+            labels |= _portion_contributors(obs, plan, rt.locations)
             if not any(_matches_wheel(label, m.owner or "", facts_by_label) for label in labels):
                 findings.append(
                     Finding(
@@ -560,6 +561,19 @@ def check_expectations(
                 )
             )
     return findings
+
+
+def _portion_contributors(obs: Observation, plan: Plan, locations: Sequence[str]) -> set[str]:
+    """Wheels behind a namespace directory the engine made itself: a real directory in the
+    venv's site-packages that no wheel owns, holding other wheels' projections and merges."""
+    labels: set[str] = set()
+    for location in locations:
+        if not location.startswith(obs.site_packages + "/"):
+            continue
+        rel = location[len(obs.site_packages) + 1 :] + "/"
+        labels |= {label for path, label in plan.projections if path.startswith(rel)}
+        labels |= {c for m in plan.merges if m.root.startswith(rel) for c in m.contributors}
+    return labels
 
 
 def _realpath_in(obs: Observation, path: str) -> str:

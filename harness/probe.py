@@ -35,7 +35,7 @@ import os  # noqa: E402
 import re  # noqa: E402
 
 SCHEMA_VERSION = 1
-_REQUEST_KEYS = ("resolve", "import", "env", "distributions")
+_REQUEST_KEYS = ("resolve", "import", "env", "distributions", "resolve_after_import")
 _NOT_FOUND = "not-found"
 _STARTUP_MODULES = frozenset(MODULES_AT_START)
 
@@ -235,8 +235,11 @@ def find_in_path(fullname: str, path: "list") -> "tuple":
 class Resolver:
     """Resolve dotted names without executing package code; parents are cached."""
 
-    def __init__(self) -> None:
+    def __init__(self, use_imported: bool = False) -> None:
         self._results = {}  # type: dict
+        # After real imports, a package in sys.modules is taken as imported: its real
+        # __path__ (which pkgutil.extend_path may have rewritten) decides its children.
+        self._use_imported = use_imported
 
     def resolve(self, name: str) -> "dict":
         """The resolve-mode record for `name` (its internal `_locations` kept for children)."""
@@ -252,7 +255,8 @@ class Resolver:
             return _record(
                 name, "resolve", "error", error={"type": "ValueError", "message": invalid}
             )
-        if name in _STARTUP_MODULES:  # a real import would return this very object
+        if name in _STARTUP_MODULES or (self._use_imported and name in sys.modules):
+            # a real import would return this very object
             module = sys.modules.get(name)
             if module is not None:
                 return _module_record(name, "resolve", module, preloaded=True)
@@ -429,8 +433,14 @@ def read_request(text: str) -> "dict":
 
 def run(request: "dict", removed_script_dir: "str | None" = None) -> "dict":
     """Build the whole report. Order matters: resolve before anything imports package code."""
-    resolver = Resolver()
+    after_import = bool(request.get("resolve_after_import"))
     modules = []
+    if after_import:
+        # The case asked for real imports so that packages rewriting __path__ count: run
+        # them first, then resolve every name against what they left in sys.modules.
+        for name in dict.fromkeys(request.get("import", [])):
+            modules.append(import_record(name))
+    resolver = Resolver(use_imported=after_import)
     for name in dict.fromkeys(request.get("resolve", [])):
         modules.append(dict(resolver.resolve(name)))
     modules_after_resolve = sorted(sys.modules)
@@ -445,8 +455,9 @@ def run(request: "dict", removed_script_dir: "str | None" = None) -> "dict":
         "modules_after_resolve": modules_after_resolve,
         "distributions": distributions_report() if request.get("distributions", True) else [],
     }
-    for name in dict.fromkeys(request.get("import", [])):
-        modules.append(import_record(name))
+    if not after_import:
+        for name in dict.fromkeys(request.get("import", [])):
+            modules.append(import_record(name))
     modules.sort(key=lambda m: (str(m["name"]), m["mode"]))
     report["modules"] = modules
     return report

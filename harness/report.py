@@ -33,11 +33,12 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def details(results: Sequence[Result], *, max_findings: int = 20) -> str:
-    """Every finding of every failing result (and errors, and undetected variants)."""
+def details(results: Sequence[Result], *, max_findings: int = 20, detected: bool = False) -> str:
+    """Every finding of every failing result (and errors, and undetected variants); with
+    `detected`, also the findings that confirmed a `detects` variant (why it failed)."""
     out = []
     for r in results:
-        if r.ok:
+        if r.ok and not (detected and r.status == "detected"):
             continue
         out.append(f"== {r.case} on {r.interpreter} under {r.engine}: {r.status}")
         if r.detail:

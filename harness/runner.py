@@ -330,6 +330,7 @@ def observe(
         resolve=sorted(set(names)),
         imports=list(spec.imports),
         env=dict(spec.env),
+        resolve_after_import=bool(spec.imports),
     )
     site = os.path.realpath(venv.site_packages)
     real_trees = {os.path.realpath(root): label for label, root in trees.items()}

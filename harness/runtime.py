@@ -228,11 +228,14 @@ def run_probe(
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
     distributions: bool = True,
+    resolve_after_import: bool = False,
 ) -> ProbeReport:
     """Run the probe in `python` (a venv's `bin/python`, not resolved: the symlink is the venv).
 
     `resolve` names are located without running package code; `imports` are really imported,
-    after the resolve pass. `env` is applied to the subprocess (the request carries it for the record).
+    after the resolve pass — or, with `resolve_after_import`, before it, so that packages whose
+    `__init__` rewrites `__path__` (pkgutil.extend_path) resolve their children through the
+    real `__path__` (merge-engine.md §5: such packages need a real import). `env` is applied to the subprocess (the request carries it for the record).
     """
     python = Path(python)
     request = {
@@ -240,6 +243,7 @@ def run_probe(
         "import": list(imports),
         "env": dict(env or {}),
         "distributions": distributions,
+        "resolve_after_import": resolve_after_import,
     }
     command = [str(python), "-E", "-s", str(PROBE_SCRIPT)]
     with tempfile.TemporaryDirectory(prefix="harness-probe-") as workdir:

@@ -66,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cases-dir", metavar="DIR", help="corpus directory (default: cases/ of this checkout)"
     )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the findings that confirmed each detected variant",
+    )
     p.set_defaults(func=run)
 
 
@@ -116,13 +122,15 @@ def run(args: argparse.Namespace) -> int:
     progress = runner.Progress(total=len(units))
     results = runner.run_units(units, jobs=jobs, on_result=progress.update)
 
-    print(report.table(results))
-    text = report.details(results)
+    # With --json -, stdout carries the JSON document alone; the human report goes to stderr.
+    human = sys.stderr if args.json == "-" else sys.stdout
+    print(report.table(results), file=human)
+    text = report.details(results, detected=args.verbose)
     if text:
-        print()
-        print(text)
-    print()
-    print(report.summary_by_case(results))
+        print(file=human)
+        print(text, file=human)
+    print(file=human)
+    print(report.summary_by_case(results), file=human)
     if args.json:
         doc = report.to_json_report(results)
         if args.json == "-":

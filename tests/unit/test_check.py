@@ -323,3 +323,22 @@ def test_spec_errors_name_the_file_and_key(raw, key):
     with pytest.raises(CaseFileError) as exc:
         spec(raw)
     assert "cases/x/case.toml" in str(exc.value) and f"`{key}`" in str(exc.value)
+
+
+def test_namespace_owner_counts_wheels_projected_into_an_engine_made_directory():
+    # jaraco/ is a real directory the engine made (no wheel owns it): the wheels whose entries
+    # are projected under it are its portions' owners.
+    facts = [facts_from_paths("jaraco.classes", ["jaraco/classes/__init__.py"])]
+    s = spec(
+        {
+            "expect": {
+                "module": [{"name": "jaraco", "owner": "jaraco.classes", "explanation": "why"}]
+            }
+        }
+    )
+    o = obs(runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{SITE}/jaraco",))])
+    plan = empty_plan(projections=(("jaraco/classes", "jaraco.classes"),))
+    assert check.check_expectations(o, s, plan, facts) == []
+    assert [f.rule for f in check.check_expectations(o, s, empty_plan(), facts)] == [
+        "expect-module"
+    ]

@@ -47,6 +47,9 @@ def extension_suffix(python: Path) -> str:
     ).stdout.strip()
 
 
+EXTEND_PATH_INIT = "from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n"
+
+
 class Layout:
     """Paths of one probed venv."""
 
@@ -79,6 +82,9 @@ class Layout:
         write(site / "exits.py", "raise SystemExit(3)\n")
         write(site / "noisy.py", "import os\nprint('noise')\nos.write(1, b'raw noise\\n')\n")
         write(site / "needs_dep.py", "import no_such_dependency_xyz\n")
+        write(site / "extpath" / "__init__.py", EXTEND_PATH_INIT)
+        write(extra / "extpath" / "__init__.py", EXTEND_PATH_INIT)
+        write(extra / "extpath" / "grafted.py")
         write(site / "dupdist-1.0.dist-info" / "METADATA", "Name: dupdist\nVersion: 1.0\n")
         write(extra / "DupDist-2.0.dist-info" / "METADATA", "Name: DupDist\nVersion: 2.0\n")
 
@@ -395,3 +401,20 @@ def test_cli_probe_text_and_json(layout: Layout, capsys: pytest.CaptureFixture[s
     assert report.module("nspkg").kind == "namespace"
     assert main(["probe", str(layout.venv / "missing"), "nspkg"]) == 2
     assert "is not a venv" in capsys.readouterr().err
+
+
+def test_resolve_after_import_follows_a_rewritten_path(layout: Layout) -> None:
+    # extend_path appends every sys.path portion at import time: static resolution cannot see
+    # the graft, resolution after the real import must (merge-engine.md §5).
+    static = run_probe(layout.python, resolve=["extpath.grafted"])
+    assert static.module("extpath.grafted").status == "not-found"
+    after = run_probe(
+        layout.python,
+        resolve=["extpath", "extpath.grafted"],
+        imports=["extpath"],
+        resolve_after_import=True,
+    )
+    grafted = after.module("extpath.grafted", mode="resolve")
+    assert grafted.status == "found"
+    assert grafted.origin == str(layout.extra / "extpath" / "grafted.py")
+    assert after.module("extpath", mode="import").status == "found"
