@@ -539,7 +539,7 @@ def check_expectations(
                 )
             )
 
-    on_path = set(obs.fallback_roots.values())
+    on_path = {label for root, label in obs.fallback_roots.items() if root in obs.sys_path}
     for fb in spec.fallbacks:
         if not any(_matches_wheel(label, fb.wheel, facts_by_label) for label in on_path):
             findings.append(

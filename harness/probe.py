@@ -122,6 +122,10 @@ def _found_record(
     preloaded: bool,
 ) -> "dict":
     origin = getattr(spec, "origin", None) if spec is not None else None
+    if origin is None and spec is None and file:
+        # a module object that replaced itself in sys.modules (a deprecation wrapper, say)
+        # may drop __spec__ but keeps __file__: the file is still where it came from
+        origin = file
     has_location = kind in ("module", "extension", "package") and origin is not None
     search = None if locations is None else [str(p) for p in locations]
     return _record(
@@ -148,6 +152,8 @@ def _module_record(name: str, mode: str, module: object, preloaded: bool) -> "di
         kind = classify(spec)
     elif locations is not None:
         kind = "package" if file else "namespace"
+    elif file and os.path.basename(file).split(".", 1)[-1] not in ("py", "pyc"):
+        kind = "extension"
     else:
         kind = "module"
     if locations is not None:

@@ -150,46 +150,26 @@ def run_unit(unit: Unit) -> list[Result]:
             Result(case.name, version, e, "skip", detail="slow case: set HARNESS_SLOW=1")
             for e in unit.engines
         ]
-    workdir = Path(tempfile.mkdtemp(prefix=f"harness-{case.name}-{interp.short_version}-"))
-    dest = Path(unit.keep) / f"{case.name}-{interp.short_version}" if unit.keep else None
+    if unit.keep:
+        # built in place: venv symlinks are relative, so a venv cannot be moved without its trees
+        workdir = Path(unit.keep) / f"{case.name}-{interp.short_version}"
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix=f"harness-{case.name}-{interp.short_version}-"))
     try:
-        results = _run_unit_in(unit, spec, workdir, start)
+        return _run_unit_in(unit, spec, workdir, start)
     except HarnessError as exc:
-        results = [
+        return [
             Result(
                 case.name, version, e, "error", seconds=time.monotonic() - start, detail=str(exc)
             )
             for e in unit.engines
         ]
     finally:
-        if dest is not None:
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(workdir), dest)
-        else:
+        if not unit.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    return [_relocate(r, workdir, dest) for r in results]
-
-
-def _relocate(result: Result, workdir: Path, dest: Path | None) -> Result:
-    """Report the venvs where they end up (`keep`), or as `<workdir>` once removed, never
-    under the random temporary name they were built in: a report names no deleted path, and
-    two runs of one case give the same report (issue 7, determinism)."""
-    stable = str(dest) if dest is not None else "<workdir>"
-    prefixes = sorted({str(workdir), os.path.realpath(workdir)}, key=len, reverse=True)
-
-    def fix(text: str | None) -> str | None:
-        for prefix in prefixes:
-            text = text.replace(prefix, stable) if text else text
-        return text
-
-    findings = tuple(
-        replace(f, message=fix(f.message), concrete=fix(f.concrete), runtime=fix(f.runtime))
-        for f in result.findings
-    )
-    warnings = tuple(fix(w) or "" for w in result.warnings)
-    return replace(result, findings=findings, warnings=warnings, detail=fix(result.detail) or "")
 
 
 def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path, start: float) -> list[Result]:
@@ -349,8 +329,11 @@ def observe(
             for d in report.distributions
         ),
         owner_of=owner_of,
+        # by label, not by tree: two labels may share one tree (one wheel listed twice)
         fallback_roots={
-            root: label for root, label in real_trees.items() if label in fallback_labels
+            os.path.realpath(root): label
+            for label, root in trees.items()
+            if label in fallback_labels
         },
         symlink_counts={
             b.under: _count_symlinks(Path(venv.site_packages) / b.under) for b in spec.budgets

@@ -342,3 +342,12 @@ def test_namespace_owner_counts_wheels_projected_into_an_engine_made_directory()
     assert [f.rule for f in check.check_expectations(o, s, empty_plan(), facts)] == [
         "expect-module"
     ]
+
+
+def test_expected_fallback_must_be_on_sys_path():
+    facts = [facts_from_paths("protobuf", ["google/protobuf/__init__.py"])]
+    s = spec({"expect": {"fallback": [{"wheel": "protobuf", "explanation": "loser stays reachable"}]}})
+    on = obs(sys_path=[SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: "protobuf"})
+    assert check.check_expectations(on, s, empty_plan(), facts) == []
+    off = obs(sys_path=[SITE], fallback_roots={PROTOBUF_TREE: "protobuf"})
+    assert [f.rule for f in check.check_expectations(off, s, empty_plan(), facts)] == ["expect-fallback"]

@@ -50,6 +50,16 @@ def extension_suffix(python: Path) -> str:
 EXTEND_PATH_INIT = "from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n"
 
 
+# cryptography's deprecation wrapper does this: the module object in sys.modules has no
+# __spec__, only __file__.
+WRAPPED = (
+    "import sys, types\n"
+    "wrapper = types.ModuleType(__name__)\n"
+    "wrapper.__file__ = __file__\n"
+    "sys.modules[__name__] = wrapper\n"
+)
+
+
 class Layout:
     """Paths of one probed venv."""
 
@@ -82,6 +92,7 @@ class Layout:
         write(site / "exits.py", "raise SystemExit(3)\n")
         write(site / "noisy.py", "import os\nprint('noise')\nos.write(1, b'raw noise\\n')\n")
         write(site / "needs_dep.py", "import no_such_dependency_xyz\n")
+        write(site / "wrapped.py", WRAPPED)
         write(site / "extpath" / "__init__.py", EXTEND_PATH_INIT)
         write(extra / "extpath" / "__init__.py", EXTEND_PATH_INIT)
         write(extra / "extpath" / "grafted.py")
@@ -418,3 +429,13 @@ def test_resolve_after_import_follows_a_rewritten_path(layout: Layout) -> None:
     assert grafted.status == "found"
     assert grafted.origin == str(layout.extra / "extpath" / "grafted.py")
     assert after.module("extpath", mode="import").status == "found"
+
+
+def test_an_imported_module_without_spec_keeps_its_file_as_origin(layout: Layout) -> None:
+    after = run_probe(
+        layout.python, resolve=["wrapped"], imports=["wrapped"], resolve_after_import=True
+    )
+    for mode in ("import", "resolve"):
+        record = after.module("wrapped", mode=mode)
+        assert (record.status, record.kind) == ("found", "module")
+        assert record.origin_realpath == os.path.realpath(layout.site / "wrapped.py")
