@@ -29,6 +29,8 @@ RULES = {
     "import": "real import",
     "expect-module": "expected module",
     "expect-file": "expected file",
+    "expect-prefix-file": "expected prefix file",
+    "expect-console-script": "expected console script",
     "expect-metadata": "expected metadata",
     "expect-collision": "expected collision",
     "expect-fallback": "expected fallback",
@@ -109,9 +111,10 @@ class Observation:
     owner_of: Callable[[str], Owner | None]
     fallback_roots: Mapping[str, str] = field(default_factory=dict)  # realpath -> label
     symlink_counts: Mapping[str, int] = field(default_factory=dict)  # dir -> symlinks under it
-    file_kinds: Mapping[str, str | None] = field(
-        default_factory=dict
-    )  # path -> dir/file/symlink/None
+    file_kinds: Mapping[str, str | None] = field(default_factory=dict)  # dir/file/symlink/None
+    prefix_kinds: Mapping[str, str | None] = field(default_factory=dict)  # under the venv prefix
+    prefix_owners: Mapping[str, str | None] = field(default_factory=dict)  # label of its data tree
+    scripts: Mapping[str, bool] = field(default_factory=dict)  # bin/<name> exists, executable
 
 
 # --------------------------------------------------------------------------- module names
@@ -247,7 +250,9 @@ def check_a2(
     collided = {c.name.split("/")[0] for c in plan.collisions}
     findings = []
     missing_roots: list[str] = []
-    for name in sorted(set().union(*shipped.values()) if shipped else ()):
+    # a superseded version's modules are gone by design (merge-engine.md, two versions)
+    live = [names for label, names in shipped.items() if label not in plan.superseded]
+    for name in sorted(set().union(*live) if live else ()):
         rt = obs.runtime.get(name)
         if rt is not None and rt.status == "found":
             continue
@@ -479,42 +484,39 @@ def check_expectations(
             )
 
     for f in spec.files:
+        real = _realpath_in(obs, f.path)
+        owner = obs.owner_of(real)
         kind = obs.file_kinds.get(f.path)
-        if f.absent:
-            if kind is not None:
-                findings.append(
-                    Finding(
-                        "expect-file", f.path, f"expected absent ({f.explanation}), found a {kind}"
-                    )
-                )
-            continue
-        if kind is None:
+        findings += _file_findings(
+            "expect-file", "site-packages", f, kind, owner, real, facts_by_label
+        )
+    for f in spec.prefix_files:
+        label = obs.prefix_owners.get(f.path)
+        owner = (label, f.path) if label else None
+        kind = obs.prefix_kinds.get(f.path)
+        findings += _file_findings(
+            "expect-prefix-file", "the venv prefix", f, kind, owner, f.path, facts_by_label
+        )
+
+    winners = {name: label for name, label, _module, _attr in plan.console_scripts}
+    for cs in spec.console_scripts:
+        label = winners.get(cs.name)
+        if label is None or not _matches_wheel(label, cs.owner, facts_by_label):
             findings.append(
                 Finding(
-                    "expect-file",
-                    f.path,
-                    f"expected in site-packages ({f.explanation}), but it is not there",
+                    "expect-console-script",
+                    cs.name,
+                    f"expected the entry point of {cs.owner} ({cs.explanation}); the plan gives it to {label or 'nobody'}",
                 )
             )
-            continue
-        if f.kind and f.kind != kind:
+        elif not obs.scripts.get(cs.name):
             findings.append(
                 Finding(
-                    "expect-file", f.path, f"expected a {f.kind} ({f.explanation}), found a {kind}"
+                    "expect-console-script",
+                    cs.name,
+                    f"bin/{cs.name} is missing or not executable ({cs.explanation})",
                 )
             )
-        if f.owner:
-            real = _realpath_in(obs, f.path)
-            owner = obs.owner_of(real)
-            if owner is None or not _matches_wheel(owner[0], f.owner, facts_by_label):
-                findings.append(
-                    Finding(
-                        "expect-file",
-                        f.path,
-                        f"expected from {f.owner} ({f.explanation})",
-                        concrete=_owner_text(owner, real),
-                    )
-                )
 
     for md in spec.metadata:
         copies = [d for d in obs.distributions if d.name == canonicalize_name(md.name)]
@@ -561,6 +563,33 @@ def check_expectations(
                 )
             )
     return findings
+
+
+def _file_findings(rule, where, f, kind, owner, real, facts_by_label) -> list[Finding]:
+    """One `[[expect.file]]` / `[[expect.prefix_file]]` against what is on disk."""
+    if f.absent:
+        if kind is None:
+            return []
+        return [Finding(rule, f.path, f"expected absent ({f.explanation}), found a {kind}")]
+    if kind is None:
+        return [
+            Finding(rule, f.path, f"expected in {where} ({f.explanation}), but it is not there")
+        ]
+    found = []
+    if f.kind and f.kind != kind:
+        found.append(
+            Finding(rule, f.path, f"expected a {f.kind} ({f.explanation}), found a {kind}")
+        )
+    if f.owner and (owner is None or not _matches_wheel(owner[0], f.owner, facts_by_label)):
+        found.append(
+            Finding(
+                rule,
+                f.path,
+                f"expected from {f.owner} ({f.explanation})",
+                concrete=_owner_text(owner, real),
+            )
+        )
+    return found
 
 
 def _portion_contributors(obs: Observation, plan: Plan, locations: Sequence[str]) -> set[str]:

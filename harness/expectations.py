@@ -15,6 +15,8 @@ Schema (all sections optional; see README "Adding a case"):
     [[premise]]  wheel, fact, contains | excludes | equals, why
     [[expect.module]]  name, owner | absent = true, explanation
     [[expect.file]]  path, owner | absent = true | kind = "dir"|"file"|"symlink", explanation
+    [[expect.prefix_file]]  path (under the venv prefix), owner | absent | kind, explanation
+    [[expect.console_script]]  name, owner, explanation
     [[expect.metadata]]  name, version, explanation
     [[expect.collision]]  kind, name, explanation
     [[expect.fallback]]  wheel, explanation
@@ -109,6 +111,13 @@ class FileExpectation:
 
 
 @dataclass(frozen=True)
+class ConsoleScriptExpectation:
+    name: str  # the bin/<name> wrapper
+    owner: str  # the wheel whose entry point it must run
+    explanation: str
+
+
+@dataclass(frozen=True)
 class MetadataExpectation:
     name: str
     version: str | None
@@ -156,6 +165,8 @@ class CaseSpec:
     premises: tuple[Premise, ...]
     modules: tuple[ModuleExpectation, ...]
     files: tuple[FileExpectation, ...]
+    prefix_files: tuple[FileExpectation, ...]
+    console_scripts: tuple[ConsoleScriptExpectation, ...]
     metadata: tuple[MetadataExpectation, ...]
     collisions: tuple[CollisionExpectation, ...]
     fallbacks: tuple[FallbackExpectation, ...]
@@ -231,7 +242,17 @@ TOP_LEVEL_KEYS = {
     "expect",
     "slow",
 }
-EXPECT_KEYS = {"module", "file", "metadata", "collision", "fallback", "flat_difference", "budget"}
+EXPECT_KEYS = {
+    "module",
+    "file",
+    "prefix_file",
+    "console_script",
+    "metadata",
+    "collision",
+    "fallback",
+    "flat_difference",
+    "budget",
+}
 
 
 def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
@@ -298,21 +319,19 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
             )
         )  # type: ignore[arg-type]
 
-    files = []
-    for where, t in r.tables(expect, "file", "expect."):
-        r.only(t, where, {"path", "owner", "absent", "kind", "explanation"})
-        kind = r.string(t, "kind", where, required=False)
-        if kind not in (None, "dir", "file", "symlink"):
-            raise r.fail(f"{where}.kind", f"must be dir, file or symlink, got {kind!r}")
-        absent = r.boolean(t, "absent", f"{where}.", False)
-        owner = r.string(t, "owner", where, required=False)
-        if not (absent or owner or kind):
-            raise r.fail(where, "needs owner, kind or absent = true")
-        files.append(
-            FileExpectation(
-                r.string(t, "path", where), owner, absent, kind, r.string(t, "explanation", where)
+    files = _file_expectations(r, expect, "file")
+    prefix_files = _file_expectations(r, expect, "prefix_file")
+
+    console_scripts = []
+    for where, t in r.tables(expect, "console_script", "expect."):
+        r.only(t, where, {"name", "owner", "explanation"})
+        console_scripts.append(
+            ConsoleScriptExpectation(
+                r.string(t, "name", where),  # type: ignore[arg-type]
+                r.string(t, "owner", where),  # type: ignore[arg-type]
+                r.string(t, "explanation", where),  # type: ignore[arg-type]
             )
-        )  # type: ignore[arg-type]
+        )
 
     metadata = []
     for where, t in r.tables(expect, "metadata", "expect."):
@@ -377,9 +396,34 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
         premises=tuple(premises),
         modules=tuple(modules),
         files=tuple(files),
+        prefix_files=tuple(prefix_files),
+        console_scripts=tuple(console_scripts),
         metadata=tuple(metadata),
         collisions=tuple(collisions),
         fallbacks=tuple(fallbacks),
         flat_differences=tuple(flat),
         budgets=tuple(budgets),
     )
+
+
+def _file_expectations(r: _Reader, expect: Mapping[str, Any], key: str) -> list[FileExpectation]:
+    """`[[expect.file]]` (site-packages relative) or `[[expect.prefix_file]]` (venv prefix)."""
+    found = []
+    for where, t in r.tables(expect, key, "expect."):
+        r.only(t, where, {"path", "owner", "absent", "kind", "explanation"})
+        path = r.string(t, "path", where)
+        parts = (path or "").split("/")
+        if path.startswith("/") or any(p in ("", ".", "..") for p in parts):  # type: ignore[union-attr]
+            raise r.fail(
+                f"{where}.path",
+                f"must be a relative path without `.`, `..` or empty segments, got {path!r}",
+            )
+        kind = r.string(t, "kind", where, required=False)
+        if kind not in (None, "dir", "file", "symlink"):
+            raise r.fail(f"{where}.kind", f"must be dir, file or symlink, got {kind!r}")
+        absent = r.boolean(t, "absent", f"{where}.", False)
+        owner = r.string(t, "owner", where, required=False)
+        if not (absent or owner or kind):
+            raise r.fail(where, "needs owner, kind or absent = true")
+        found.append(FileExpectation(path, owner, absent, kind, r.string(t, "explanation", where)))  # type: ignore[arg-type]
+    return found

@@ -339,6 +339,12 @@ def observe(
             b.under: _count_symlinks(Path(venv.site_packages) / b.under) for b in spec.budgets
         },
         file_kinds={f.path: _kind(os.path.join(venv.site_packages, f.path)) for f in spec.files},
+        prefix_kinds={f.path: _kind(os.path.join(venv.path, f.path)) for f in spec.prefix_files},
+        prefix_owners={f.path: _data_owner(venv.path, f.path, trees) for f in spec.prefix_files},
+        scripts={
+            cs.name: os.access(os.path.join(venv.path, "bin", cs.name), os.X_OK)
+            for cs in spec.console_scripts
+        },
     )
 
 
@@ -375,6 +381,17 @@ def _runtime_module(m) -> check.RuntimeModule:
         locations=tuple(m.search_locations_realpaths or ()),
         error=error,
     )
+
+
+def _data_owner(venv: Path, rel: str, trees: Mapping[str, str]) -> str | None:
+    """The wheel whose install tree's `data/` holds the real file behind a prefix path (flat
+    installs copy data files, so those have no owner here)."""
+    real = os.path.realpath(os.path.join(venv, rel))
+    for label, site in trees.items():
+        data = os.path.realpath(os.path.join(os.path.dirname(site), "data"))
+        if real == data or real.startswith(data + os.sep):
+            return label
+    return None
 
 
 def _kind(path: str) -> str | None:

@@ -346,8 +346,72 @@ def test_namespace_owner_counts_wheels_projected_into_an_engine_made_directory()
 
 def test_expected_fallback_must_be_on_sys_path():
     facts = [facts_from_paths("protobuf", ["google/protobuf/__init__.py"])]
-    s = spec({"expect": {"fallback": [{"wheel": "protobuf", "explanation": "loser stays reachable"}]}})
+    s = spec(
+        {"expect": {"fallback": [{"wheel": "protobuf", "explanation": "loser stays reachable"}]}}
+    )
     on = obs(sys_path=[SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: "protobuf"})
     assert check.check_expectations(on, s, empty_plan(), facts) == []
     off = obs(sys_path=[SITE], fallback_roots={PROTOBUF_TREE: "protobuf"})
-    assert [f.rule for f in check.check_expectations(off, s, empty_plan(), facts)] == ["expect-fallback"]
+    assert [f.rule for f in check.check_expectations(off, s, empty_plan(), facts)] == [
+        "expect-fallback"
+    ]
+
+
+def test_a2_ignores_modules_only_a_superseded_version_ships():
+    shipped = {"old": {"pb", "pb.service"}, "new": {"pb"}}
+    o = obs(
+        runtime=[
+            RuntimeModule("pb", "found", "package", "x"),
+            RuntimeModule("pb.service", "not-found"),
+        ]
+    )
+    flat = obs(
+        runtime=[
+            RuntimeModule("pb", "found", "package", "x"),
+            RuntimeModule("pb.service", "found", "module", "y"),
+        ]
+    )
+    assert check.check_a2(o, flat, shipped, empty_plan(superseded=("old",)), spec({})) == []
+    assert [f.subject for f in check.check_a2(o, flat, shipped, empty_plan(), spec({}))] == [
+        "pb.service"
+    ]
+
+
+def test_prefix_file_and_console_script_expectations():
+    facts = [
+        facts_from_paths("widgets", ["w/__init__.py"]),
+        facts_from_paths("cli", ["c/__init__.py"]),
+    ]
+    s = spec(
+        {
+            "expect": {
+                "prefix_file": [
+                    {"path": "share/jupyter/x.json", "owner": "widgets", "explanation": "data file"}
+                ],
+                "console_script": [
+                    {"name": "tool", "owner": "cli", "explanation": "last claimant wins"}
+                ],
+            }
+        }
+    )
+    plan = empty_plan(console_scripts=(("tool", "cli", "c", "main"),))
+    good = obs(
+        prefix_kinds={"share/jupyter/x.json": "symlink"},
+        prefix_owners={"share/jupyter/x.json": "widgets"},
+        scripts={"tool": True},
+    )
+    assert check.check_expectations(good, s, plan, facts) == []
+    bad = obs(prefix_kinds={"share/jupyter/x.json": None}, scripts={"tool": False})
+    assert sorted(f.rule for f in check.check_expectations(bad, s, plan, facts)) == [
+        "expect-console-script",
+        "expect-prefix-file",
+    ]
+    other = empty_plan(console_scripts=(("tool", "widgets", "w", "main"),))
+    assert [f.rule for f in check.check_expectations(good, s, other, facts)] == [
+        "expect-console-script"
+    ]
+
+
+def test_expectation_paths_may_not_escape():
+    with pytest.raises(CaseFileError, match=r"expect\.file"):
+        spec({"expect": {"file": [{"path": "../../share/x", "kind": "file", "explanation": "e"}]}})
