@@ -144,10 +144,14 @@ def run_unit(unit: Unit) -> list[Result]:
         return [Result(case.name, version, e, "error", detail=str(exc)) for e in unit.engines]
     if not spec.supports(interp.version):
         why = f"the case supports Python {spec.python}"
-        return [Result(case.name, version, e, "skip", detail=why) for e in unit.engines]
-    if case.raw.get("slow") and not unit.slow_ok:
         return [
-            Result(case.name, version, e, "skip", detail="slow case: set HARNESS_SLOW=1")
+            Result(case.name, version, e, "skip", expected_to_fail=e in spec.detects, detail=why)
+            for e in unit.engines
+        ]
+    if case.raw.get("slow") and not unit.slow_ok:
+        why = "slow case: set HARNESS_SLOW=1"
+        return [
+            Result(case.name, version, e, "skip", expected_to_fail=e in spec.detects, detail=why)
             for e in unit.engines
         ]
     if unit.keep:

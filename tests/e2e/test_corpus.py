@@ -1,7 +1,8 @@
 """The corpus as pytest tests: every case × interpreter through the same runner as `harness run`.
 
-Interpreters come from HARNESS_PYTHONS (comma-separated specs; `all` = every CPython found;
-default: the interpreter running pytest). Each parameter runs the case under the engine under
+Interpreters come from HARNESS_PYTHONS (comma-separated specs, e.g. `3.9,3.13`; default `all`:
+every CPython `harness pythons` finds, so the test command is a matrix run; `default` = the
+interpreter running pytest). Each parameter runs the case under the engine under
 test and under every variant it `detects`, and fails with the findings rendered in full.
 """
 
@@ -20,7 +21,7 @@ from harness.interpreters import resolve_many
 pytestmark = pytest.mark.e2e
 
 CASES = discover_cases()
-INTERPRETERS = resolve_many([s for s in os.environ.get("HARNESS_PYTHONS", "default").split(",") if s])
+INTERPRETERS = resolve_many([s for s in os.environ.get("HARNESS_PYTHONS", "all").split(",") if s])
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda i: i.short_version)
