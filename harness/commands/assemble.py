@@ -7,7 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from harness.model import ENGINES, POLICIES, to_json, to_plain
+from harness.commands.common import add_engine_and_policy, add_python, add_wheels
+from harness.model import to_json, to_plain
 
 HELP = "build a venv from wheels in order (virtualenv + links, merges, .pth) and summarise it"
 
@@ -44,27 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "wheels", nargs="+", metavar="PIN_OR_WHEEL", help="`name==version` or a .whl path"
-    )
-    parser.add_argument(
-        "--python",
-        default="default",
-        metavar="PY",
-        help="target interpreter (3.11, 3.11.7, python3.11, a path; default: the one running "
-        "harness)",
-    )
+    add_wheels(parser)
+    add_python(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="where to write the venv")
-    parser.add_argument(
-        "--engine", default="merge", choices=ENGINES, help="engine variant (default: merge)"
-    )
-    parser.add_argument(
-        "--policy",
-        default="warning",
-        choices=POLICIES,
-        help="collision policy: error fails on any recorded collision, warning prints them "
-        "(default), ignore stays silent; never changes the layout",
-    )
+    add_engine_and_policy(parser)
     parser.add_argument(
         "--replace", action="store_true", help="remove an existing venv at DIR first"
     )

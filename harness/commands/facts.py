@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from harness.commands.common import add_python, add_wheels
 from harness.model import PreparedWheel, WheelFacts, to_json
 
 HELP = "show a wheel's layout facts: top-levels, namespace entries, native roots, scripts"
@@ -33,19 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "wheels",
-        nargs="+",
-        metavar="PIN_OR_WHEEL",
-        help="`name==version` or a path to a .whl file",
-    )
-    parser.add_argument(
-        "--python",
-        default=None,
-        metavar="PY",
-        help="target interpreter whose tags pick each pin's file (3.11, a path; default: "
-        "the default interpreter)",
-    )
+    add_wheels(parser)
+    add_python(parser)
     parser.add_argument(
         "--json", action="store_true", help="print the facts of every wheel as stable JSON"
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.commands.common import add_engine_and_policy, add_python, add_wheels
 from harness.engine.plan import DECISION_GROUPS, RULE_GROUPS, enforce_policy, plan
-from harness.model import ENGINES, POLICIES, Decision, Plan
+from harness.model import Decision, Plan
 
 HELP = "show the engine's plan for wheels in order: each path, its owner and the rule why"
 
@@ -47,26 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "wheels", nargs="+", metavar="PIN_OR_WHEEL", help="`name==version` or a .whl path"
-    )
-    parser.add_argument(
-        "--python",
-        default="default",
-        metavar="PY",
-        help="target interpreter whose tags select the wheel files (3.11, 3.11.7, python3.11, "
-        "a path; default: the one running harness)",
-    )
-    parser.add_argument(
-        "--engine", default="merge", choices=ENGINES, help="engine variant (default: merge)"
-    )
-    parser.add_argument(
-        "--policy",
-        default="warning",
-        choices=POLICIES,
-        help="collision policy: error fails on the first recorded collision, warning prints "
-        "them (default), ignore stays silent; never changes the plan",
-    )
+    add_wheels(parser)
+    add_python(parser)
+    add_engine_and_policy(parser)
     parser.add_argument("--json", action="store_true", help="print the plan as stable JSON")
     parser.set_defaults(func=run)
 
