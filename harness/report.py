@@ -47,6 +47,11 @@ def details(results: Sequence[Result], *, max_findings: int = 20, detected: bool
             out.append(f.render())
         if len(r.findings) > max_findings:
             out.append(f"   … and {len(r.findings) - max_findings} more findings (see --json)")
+        if r.blind_spots:
+            shown = ", ".join(r.blind_spots[:10]) + (" …" if len(r.blind_spots) > 10 else "")
+            out.append(
+                f"   {len(r.blind_spots)} module(s) runtime finds that static tools cannot see: {shown}"
+            )
     return "\n".join(out)
 
 
