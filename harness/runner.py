@@ -163,9 +163,9 @@ def run_unit(unit: Unit) -> list[Result]:
     else:
         workdir = Path(tempfile.mkdtemp(prefix=f"harness-{case.name}-{interp.short_version}-"))
     try:
-        return _run_unit_in(unit, spec, workdir, start)
+        results = _run_unit_in(unit, spec, workdir, start)
     except HarnessError as exc:
-        return [
+        results = [
             Result(
                 case.name, version, e, "error", seconds=time.monotonic() - start, detail=str(exc)
             )
@@ -174,6 +174,25 @@ def run_unit(unit: Unit) -> list[Result]:
     finally:
         if not unit.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    return results if unit.keep else [_unnamed_workdir(r, workdir) for r in results]
+
+
+def _unnamed_workdir(result: Result, workdir: Path) -> Result:
+    """Name the removed temporary directory `<workdir>`, not by its random name, in reported
+    text: a report names no deleted path, and two runs of a case give the same report."""
+    prefixes = sorted({str(workdir), os.path.realpath(workdir)}, key=len, reverse=True)
+
+    def fix(text: str | None) -> str | None:
+        for prefix in prefixes:
+            text = text.replace(prefix, "<workdir>") if text else text
+        return text
+
+    findings = tuple(
+        replace(f, message=fix(f.message), concrete=fix(f.concrete), runtime=fix(f.runtime))
+        for f in result.findings
+    )
+    warnings = tuple(fix(w) or "" for w in result.warnings)
+    return replace(result, findings=findings, warnings=warnings, detail=fix(result.detail) or "")
 
 
 def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path, start: float) -> list[Result]:
