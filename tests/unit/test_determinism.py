@@ -114,13 +114,17 @@ def cases_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def units(cases_dir: Path, names: list[str], keep: Path) -> list[runner.Unit]:
+def units(cases_dir: Path, names: list[str], keep: Path | None) -> list[runner.Unit]:
     host = resolve(sys.executable)
     made = []
     for name in names:
         case = load_case(cases_dir / name)
         spec = parse_spec(case.path, case.raw)
-        made.append(runner.Unit(case, host, runner.engines_for(spec, "merge"), keep=str(keep)))
+        made.append(
+            runner.Unit(
+                case, host, runner.engines_for(spec, "merge"), keep=str(keep) if keep else None
+            )
+        )
     return made
 
 
@@ -155,6 +159,12 @@ def snapshot(results: list[runner.Result], keep: Path) -> dict[str, Any]:
 def test_same_case_twice_gives_identical_plan_listing_and_report(
     cases_dir: Path, tmp_path: Path
 ) -> None:
+    # Without --keep the venvs live in a fresh temporary directory each run and are removed:
+    # the report must not depend on that directory's random name.
+    [unkept] = units(cases_dir, ["spanning"], None)
+    reports = [snapshot(runner.run_unit(unkept), tmp_path / "none")["report"] for _ in range(2)]
+    assert reports[1] == reports[0]
+
     keep = tmp_path / "keep"
     [unit] = units(cases_dir, ["spanning"], keep)
     first_results = runner.run_unit(unit)
