@@ -736,6 +736,7 @@ class CaseRecord:
     syspath: Mapping[str, Mapping[str, int]]  # variant → quality
     expected_roots: Mapping[str, int]  # variant → 1 + wheels on fallback
     wheels: int
+    failed: Mapping[str, str] = field(default_factory=dict)  # venv → why it was not timed
 
 
 def bench_case(
@@ -781,6 +782,7 @@ def bench_case(
     syspath: dict[str, dict[str, int]] = {}
     expected: dict[str, int] = {}
     statement = ""
+    failed: dict[str, str] = {}
     if only & {"startup", "syspath"}:
         venvs = workdir / "venvs"
         flat = assemble(prepared, interp, venvs / "flat", engine="flat", policy="ignore")
@@ -801,16 +803,27 @@ def bench_case(
         )
         chosen = startup_statement(modules, flat.venv.python, env)
         statement = chosen.code
+        # A venv where the statement fails (an installer that overlays colliding files in
+        # another order than the flat oracle) is reported, not timed: it measures nothing.
+        working = {}
+        for label, python in pythons.items():
+            if _command_ok(python, statement, env):
+                working[label] = python
+            else:
+                failed[label] = f"`{statement}` fails in this venv"
         if "startup" in only:
-            log(f"{name} {version}: startup of `{statement}`, {len(pythons)} venvs")
+            log(f"{name} {version}: startup of `{statement}`, {len(working)} venvs")
             actions = {
                 label: (lambda py=python: run_command([str(py), "-c", statement], env))
-                for label, python in pythons.items()
+                for label, python in working.items()
             }
             samples = interleaved(actions, runs=startup_runs, warmup=startup_warmup)
             startup = {label: Stats.of(s) for label, s in samples.items()}
         if "syspath" in only:
-            syspath = {label: syspath_quality(py, chosen, env) for label, py in pythons.items()}
+            syspath = {
+                label: syspath_quality(py, chosen if label in working else Statement(()), env)
+                for label, py in pythons.items()
+            }
     return CaseRecord(
         case=name,
         python=version,
@@ -820,6 +833,7 @@ def bench_case(
         syspath=syspath,
         expected_roots=expected,
         wheels=len(prepared),
+        failed=failed,
     )
 
 
@@ -882,6 +896,8 @@ def startup_table(records: Sequence[CaseRecord]) -> Table:
             continue
         statements.append(f'{r.case} ({r.python}): `python -c "{r.statement}"`')
         flat = r.startup[FLAT]
+        for variant, why in r.failed.items():
+            rows.append((r.case, r.python, variant, "-", "-", "-", "-", "-", f"not timed: {why}"))
         for variant, s in r.startup.items():
             rows.append(
                 (
@@ -1231,6 +1247,7 @@ def case_record_json(record: CaseRecord) -> dict[str, object]:
         "startup": record.startup,
         "syspath": record.syspath,
         "expected_site_packages_roots": record.expected_roots,
+        "not_timed": record.failed,
     }
 
 

@@ -7,9 +7,15 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.cases import Case
+    from harness.model import Interpreter
 
 EPILOG = """\
 measures (--only, comma separated; default: all):
@@ -23,7 +29,8 @@ measures (--only, comma separated; default: all):
   syspath   sys.path entries, distinct site-packages roots, duplicate realpaths per venv.
   scaling   planner CPU time for 10..5000 synthetic wheels, materialization for 10..1000,
             startup with 10..2000 .pth fallback lines; per-item cost and log-log slope.
-  matrix    the whole corpus x every interpreter found, warm, -j = cores, via the runner.
+  matrix    the whole corpus (CASE arguments do not narrow it) x every interpreter found,
+            warm, -j = cores, via the runner.
 
 examples:
   harness bench                                   everything, default interpreter
@@ -153,31 +160,100 @@ def run(args: argparse.Namespace) -> int:
     log = lambda message: print(f"bench: {message}", file=sys.stderr, flush=True)  # noqa: E731
 
     interpreters = resolve_many(args.python or ["default"])
-    cases = []
+    corpus = []
     if only & {"assembly", "startup", "syspath", "matrix"}:
-        cases = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
-        if args.cases:
-            known = {c.name: c for c in cases}
-            missing = [n for n in args.cases if n not in known]
-            if missing:
-                raise HarnessError(
-                    f"unknown case(s) {', '.join(missing)}; known: "
-                    f"{', '.join(sorted(known)) or 'none'}"
-                )
-            cases = [known[n] for n in args.cases]
+        corpus = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
+    cases = corpus  # CASE arguments narrow the per-case measures; the matrix is the corpus
+    if args.cases:
+        known = {c.name: c for c in corpus or discover_cases(args.cases_dir)}
+        missing = [n for n in args.cases if n not in known]
+        if missing:
+            raise HarnessError(
+                f"unknown case(s) {', '.join(missing)}; known: {', '.join(sorted(known)) or 'none'}"
+            )
+        cases = [known[n] for n in args.cases]
 
+    matrix_pythons = resolve_many(["all"]) if "matrix" in only else []
     workdir = Path(args.keep) if args.keep else bench.new_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
     tables: list[bench.Table] = []
+    errors: dict[str, str] = {}
     report: dict[str, object] = {
         "command": "harness bench " + shlex.join(sys.argv[2:] if _from_cli() else []),
         "measures": sorted(only),
         "runs": args.runs,
         "startup_runs": args.startup_runs,
         "startup_warmup": args.startup_warmup,
+        "errors": errors,
+        "machine": bench.machine_description(
+            sorted(
+                {i.executable: i for i in [*interpreters, *matrix_pythons]}.values(),
+                key=lambda i: i.version,
+            )
+        ),
     }
+
+    def save() -> None:
+        """Write the files after every measure, so a late failure keeps the earlier numbers."""
+        if args.markdown:
+            Path(args.markdown).write_text(bench.render_markdown(report, tables))
+        if args.json and args.json != "-":
+            Path(args.json).write_text(bench.render_json(report))
+
+    def attempt(measure: str, body: Callable[[], None]) -> None:
+        """A measure that fails (a broken case, a tool missing mid-run) is reported as an error
+        and the other measures still run: one bad row must not cost the whole benchmark."""
+        try:
+            body()
+        except Exception as exc:  # reported, not swallowed: the exit status becomes 1
+            errors[measure] = f"{type(exc).__name__}: {exc}"
+            log(f"{measure} failed: {errors[measure]}")
+        save()
+
+    records: list[bench.CaseRecord] = []
+
+    def per_case(case: Case, interp: Interpreter) -> None:
+        records.append(
+            bench.bench_case(
+                case,
+                interp,
+                workdir / f"{case.name}-{interp.short_version}",
+                runs=args.runs,
+                startup_runs=args.startup_runs,
+                startup_warmup=args.startup_warmup,
+                only=only,
+                with_pip=not args.no_pip,
+                log=log,
+            )
+        )
+        report["cases"] = [bench.case_record_json(r) for r in records]
+        tables[:] = _case_tables(bench, records, only)
+
+    def scaling() -> None:
+        measured = bench.bench_scaling(
+            interpreters[0],
+            workdir / "scaling",
+            runs=args.runs,
+            startup_runs=args.startup_runs,
+            startup_warmup=args.startup_warmup,
+            planner_sizes=planner_sizes,
+            materialize_sizes=materialize_sizes,
+            pth_sizes=pth_sizes,
+            seed=args.seed,
+            log=log,
+        )
+        report["scaling"] = bench.scaling_json(measured)
+        report["scaling_python"] = ".".join(map(str, interpreters[0].version))
+        tables.append(bench.scaling_table(measured))
+
+    def matrix() -> None:
+        jobs = args.jobs or os.cpu_count() or 1
+        log(f"matrix: {len(corpus)} cases × {len(matrix_pythons)} interpreters, -j {jobs}")
+        measured = bench.bench_matrix(corpus, matrix_pythons, jobs, runs=args.matrix_runs)
+        report["matrix"] = measured
+        tables.append(bench.matrix_table(measured))
+
     try:
-        records = []
         if only & {"assembly", "startup", "syspath"}:
             for case in cases:
                 spec = parse_spec(case.path, case.raw)
@@ -185,74 +261,44 @@ def run(args: argparse.Namespace) -> int:
                     if not spec.supports(interp.version):
                         log(f"{case.name}: skipping Python {interp.short_version} ({spec.python})")
                         continue
-                    records.append(
-                        bench.bench_case(
-                            case,
-                            interp,
-                            workdir / f"{case.name}-{interp.short_version}",
-                            runs=args.runs,
-                            startup_runs=args.startup_runs,
-                            startup_warmup=args.startup_warmup,
-                            only=only,
-                            with_pip=not args.no_pip,
-                            log=log,
-                        )
+                    attempt(
+                        f"{case.name} {interp.short_version}",
+                        lambda c=case, i=interp: per_case(c, i),
                     )
-            report["cases"] = [bench.case_record_json(r) for r in records]
-            if "assembly" in only:
-                tables.append(bench.assembly_table(records))
-            if "startup" in only:
-                tables.append(bench.startup_table(records))
-            if "syspath" in only:
-                tables.append(bench.syspath_table(records))
         if "scaling" in only:
-            scaling = bench.bench_scaling(
-                interpreters[0],
-                workdir / "scaling",
-                runs=args.runs,
-                startup_runs=args.startup_runs,
-                startup_warmup=args.startup_warmup,
-                planner_sizes=planner_sizes,
-                materialize_sizes=materialize_sizes,
-                pth_sizes=pth_sizes,
-                seed=args.seed,
-                log=log,
-            )
-            report["scaling"] = bench.scaling_json(scaling)
-            report["scaling_python"] = ".".join(map(str, interpreters[0].version))
-            tables.append(bench.scaling_table(scaling))
-        matrix_pythons = interpreters
+            attempt("scaling", scaling)
         if "matrix" in only:
-            matrix_pythons = resolve_many(["all"])
-            jobs = args.jobs or os.cpu_count() or 1
-            log(f"matrix: {len(cases)} cases × {len(matrix_pythons)} interpreters, -j {jobs}")
-            matrix = bench.bench_matrix(cases, matrix_pythons, jobs, runs=args.matrix_runs)
-            report["matrix"] = matrix
-            tables.append(bench.matrix_table(matrix))
-        report["machine"] = bench.machine_description(
-            sorted(
-                {i.executable: i for i in [*interpreters, *matrix_pythons]}.values(),
-                key=lambda i: i.version,
-            )
-        )
+            attempt("matrix", matrix)
     finally:
         if not args.keep:
             import shutil
 
             shutil.rmtree(workdir, ignore_errors=True)
 
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    report["load_average_at_end"] = [round(x, 2) for x in load]
+    save()
     markdown = bench.render_markdown(report, tables)
+    if errors:
+        markdown += "\n### Errors\n\n" + "".join(f"- {k}: {v}\n" for k, v in errors.items())
+        if args.markdown:
+            Path(args.markdown).write_text(markdown)
     # With `--json -` stdout carries the JSON alone, so the tables go to stderr.
     print(markdown, end="", file=sys.stderr if args.json == "-" else sys.stdout)
-    if args.markdown:
-        Path(args.markdown).write_text(markdown)
-    if args.json:
-        text = bench.render_json(report)
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.json).write_text(text)
-    return 0
+    if args.json == "-":
+        sys.stdout.write(bench.render_json(report))
+    return 1 if errors else 0
+
+
+def _case_tables(bench, records, only: frozenset[str]) -> list:
+    tables = []
+    if "assembly" in only:
+        tables.append(bench.assembly_table(records))
+    if "startup" in only:
+        tables.append(bench.startup_table(records))
+    if "syspath" in only:
+        tables.append(bench.syspath_table(records))
+    return tables
 
 
 def _from_cli() -> bool:

@@ -15,7 +15,7 @@ import pytest
 from harness import bench
 from harness.bench import Stats
 from harness.cli import main
-from harness.commands.bench import parse_only, parse_sizes
+from harness.commands.bench import MEASURES, parse_only, parse_sizes
 from harness.engine.plan import plan
 from harness.errors import HarnessError
 from harness.facts import facts_from_paths
@@ -281,6 +281,7 @@ def test_write_synthetic_wheels_and_prepare_local(tmp_path: Path) -> None:
 
 
 def test_parse_only_and_sizes() -> None:
+    assert MEASURES == bench.MEASURES  # the CLI's copy (kept to avoid an import) is the same
     assert parse_only("scaling, matrix") == frozenset({"scaling", "matrix"})
     with pytest.raises(HarnessError, match="unknown measure"):
         parse_only("scaling,speed")
@@ -317,3 +318,9 @@ def test_bench_only_scaling_end_to_end(tmp_path: Path, capsys: pytest.CaptureFix
     text = md.read_text()
     assert "### Scaling: synthetic wheel sets" in text
     assert text == capsys.readouterr().out  # the same tables on stdout and in the file
+
+
+def test_bench_unknown_case_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
+    # checked before anything is measured, so a typo costs nothing
+    assert main(["bench", "no-such-case", "--only", "scaling"]) == 2
+    assert "unknown case(s) no-such-case" in capsys.readouterr().err
