@@ -409,7 +409,7 @@ def _cache_for(cache: WheelCache | None, offline: bool | None) -> WheelCache:
     return cache
 
 
-def _cache_synthetic(pins: Iterable[Pin], cache: WheelCache) -> None:
+def cache_synthetic(pins: Iterable[Pin], cache: WheelCache) -> None:
     """Case-built wheels enter the cache like local files (verified by unpacking first)."""
     for pin in pins:
         if pin.synthetic is None or cache.get(pin.files[0]) is not None:
@@ -437,7 +437,7 @@ def prepare(
 
     cache = _cache_for(cache, offline)
     chosen = choose(pins, interp)
-    _cache_synthetic(pins, cache)
+    cache_synthetic(pins, cache)
     results = cache.fetch_all([wf for _, wf in chosen], IndexResolver(client, cache), jobs=jobs)
     failed = [r for r in results if r.error is not None]
     if len(failed) == 1 and failed[0].error is not None:

@@ -100,13 +100,14 @@ def _work(
 def run(args: argparse.Namespace) -> int:
     from harness.cache import WheelCache, describe_wheel_file
     from harness.interpreters import resolve_many
-    from harness.supply import IndexResolver, select_file
+    from harness.supply import IndexResolver, cache_synthetic, select_file
 
     interps = resolve_many(args.python)
     cache = WheelCache(offline=True if args.offline else None)
     work, problems = _work(args.items, interps, cache)
     wanted: dict[tuple[str, str], WheelFile] = {}
     for interp, what, pins in work:
+        cache_synthetic(pins, cache)  # built from the case file, never downloaded
         for pin in pins:
             try:
                 wheel_file = select_file(pin, interp)

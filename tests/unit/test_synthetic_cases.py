@@ -60,3 +60,16 @@ def test_bad_synthetic_specs_name_the_key(tmp_path, extra, key):
     with pytest.raises(CaseFileError) as caught:
         load_case(write(tmp_path, text))
     assert key in str(caught.value)
+
+
+def test_fetch_builds_synthetic_wheels_instead_of_asking_the_index(tmp_path, monkeypatch, capsys):
+    from harness import cases
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
+    monkeypatch.setenv("HARNESS_OFFLINE", "1")  # any index request would fail the fetch
+    write(tmp_path, CASE)
+    monkeypatch.setattr(cases, "default_cases_root", lambda: tmp_path)
+    assert main(["fetch", "--python", sys.executable]) == 0, capsys.readouterr().err
+    assert "1 cached" in capsys.readouterr().out
