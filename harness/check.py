@@ -242,12 +242,19 @@ def check_a2(
     plan: Plan,
     spec: CaseSpec | None,
 ) -> list[Finding]:
-    """A2: every module some wheel ships is importable, unless a recorded collision explains it.
+    """A2: every module some wheel ships is importable, unless the plan explains its loss.
 
-    With a case, the loss must also be declared (`absent = true`); without one (`harness check
-    VENV`), a collision recorded on the module's top-level is explanation enough.
+    The plan explains it when it recorded a collision on the module's top-level, or when one
+    of its decisions gave a path at or above the module to another wheel than the shipping
+    one (a native span projected to its last regular claimant records no collision). With a
+    case, the loss must also be declared (`absent = true`).
     """
     collided = {c.name.split("/")[0] for c in plan.collisions}
+    lost_to = [
+        (d.path.replace("/", "."), set(d.claimants) - {d.winner})
+        for d in plan.decisions
+        if d.winner is not None and d.outcome in ("project", "merge")
+    ]
     findings = []
     missing_roots: list[str] = []
     # a superseded version's modules are gone by design (merge-engine.md, two versions)
@@ -261,7 +268,9 @@ def check_a2(
         ):
             continue  # a flat install cannot import it either: not the engine's loss
         declared = spec is None or _under(name, [m.name for m in spec.modules if m.absent])
-        if declared and name.split(".")[0] in collided:
+        shippers = {label for label, names in shipped.items() if name in names}
+        decided = any(_under(name, [path]) and losers & shippers for path, losers in lost_to)
+        if declared and (name.split(".")[0] in collided or decided):
             continue
         if _under(name, missing_roots):
             continue
@@ -271,7 +280,7 @@ def check_a2(
             Finding(
                 rule="A2",
                 subject=name,
-                message="a wheel ships this module but runtime cannot resolve it, and no expected collision explains the loss",
+                message="a wheel ships this module but runtime cannot resolve it, and the plan does not explain the loss",
                 runtime=_runtime_text(rt, obs),
                 wheels=wheels,
             )

@@ -415,3 +415,24 @@ def test_prefix_file_and_console_script_expectations():
 def test_expectation_paths_may_not_escape():
     with pytest.raises(CaseFileError, match=r"expect\.file"):
         spec({"expect": {"file": [{"path": "../../share/x", "kind": "file", "explanation": "e"}]}})
+
+
+def test_a2_loss_explained_by_a_decision_without_a_collision():
+    # A native conflicted root is projected whole to its last regular claimant and records
+    # no collision (reference §3.2 step 4): the decision itself explains the graft's loss.
+    from harness.model import Decision
+
+    shipped = {"alpha": {"pkg", "pkg.native", "pkg.native._ext"}, "beta": {"pkg", "pkg.native"}}
+    o = obs(
+        runtime=[
+            RuntimeModule("pkg", "found", "package", "/b/pkg/__init__.py"),
+            RuntimeModule("pkg.native", "found", "package", "/b/pkg/native/__init__.py"),
+            RuntimeModule("pkg.native._ext", "not-found"),
+        ]
+    )
+    decision = Decision(
+        "pkg/native", "native-span-last-regular", ("alpha", "beta"), "project", "beta"
+    )
+    assert check.check_a2(o, None, shipped, empty_plan(decisions=(decision,)), None) == []
+    (f,) = check.check_a2(o, None, shipped, empty_plan(), None)
+    assert f.subject == "pkg.native._ext" and f.wheels == ("alpha",)
