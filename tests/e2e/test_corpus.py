@@ -24,7 +24,7 @@ CASES = discover_cases()
 INTERPRETERS = resolve_many([s for s in os.environ.get("HARNESS_PYTHONS", "all").split(",") if s])
 
 
-@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda i: i.short_version)
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda i: ".".join(map(str, i.version)))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_case(case, interpreter):
     spec = parse_spec(case.path, case.raw)
