@@ -21,16 +21,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import requests
 from packaging.utils import canonicalize_name
 
 from harness import __version__, config
 from harness.errors import IndexError_, IntegrityError
 
+if TYPE_CHECKING:
+    import requests
+
 log = logging.getLogger("harness.index")
+
+
+def _requests():  # type: ignore[no-untyped-def]
+    """requests, imported on first network use: offline commands never pay its ~60 ms."""
+    import requests
+
+    return requests
+
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -126,6 +136,7 @@ class IndexClient:
 
     @property
     def session(self) -> requests.Session:
+        requests = _requests()
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
@@ -165,6 +176,7 @@ class IndexClient:
 
     def _get(self, url: str, *, headers: dict[str, str], stream: bool) -> requests.Response:
         """One GET; transient failures become `_Retryable`, permanent ones `IndexError_`."""
+        requests = _requests()
         try:
             response = self.session.get(
                 url,
@@ -195,6 +207,7 @@ class IndexClient:
 
     def project_files(self, name: str) -> list[IndexFile]:
         """Every file the index lists for `name` (JSON if offered, else HTML), index order."""
+        requests = _requests()
         url = self.project_url(name)
 
         def attempt() -> list[IndexFile]:
@@ -231,6 +244,8 @@ class IndexClient:
         serves other bytes); a body shorter than its Content-Length is a broken transfer and
         is retried.
         """
+
+        requests = _requests()
 
         def attempt() -> Download:
             dest.seek(0)
