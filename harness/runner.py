@@ -210,7 +210,6 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path, start: float) -> lis
 
     flat = assemble(prepared, interp, workdir / "flat", engine="flat", policy="ignore")
     results = []
-    observed: dict[str, tuple] = {}
     for engine in unit.engines:
         t0 = time.monotonic()
         expected_to_fail = engine in spec.detects
@@ -220,7 +219,6 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path, start: float) -> lis
             finding = check.Finding("plan", "plan", f"the planner refused: {exc}")
             results.append(_result(case.name, version, engine, [finding], t0, expected_to_fail))
             continue
-        observed[engine] = (assembly,)
         names = set().union(*shipped.values()) | {m.name for m in spec.modules} | set(spec.imports)
         obs, flat_obs, blind = observe_pair(assembly, flat, prepared, names, spec, suffixes)
         findings = list(premise_findings)
@@ -289,7 +287,7 @@ def extension_suffixes(interp: Interpreter) -> tuple[str, ...]:
     if interp.executable not in _SUFFIXES:
         from harness.runtime import run_probe
 
-        report = run_probe(Path(interp.executable))
+        report = run_probe(Path(interp.executable), distributions=False)
         _SUFFIXES[interp.executable] = tuple(report.interpreter.extension_suffixes)
     return _SUFFIXES[interp.executable]
 
