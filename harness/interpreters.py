@@ -252,9 +252,15 @@ def resolve(spec: str) -> Interpreter:
         found = discover()
         fits = [i for i in found if i.version[: len(wanted)] == wanted]
         if not fits:
+            too_old = (
+                f"; CPython older than {'.'.join(map(str, MIN_VERSION))} is not a supported "
+                "target (the probe and virtualenv need it)"
+                if wanted[:2] < MIN_VERSION
+                else ""
+            )
             raise InterpreterError(
                 f"no CPython {spec} found on PATH, under {pyenv_root()} or by uv "
-                f"(found: {_listing(found)}); install it or pass the interpreter's path"
+                f"(found: {_listing(found)}); install it or pass the interpreter's path{too_old}"
             )
         host = os.path.realpath(sys.executable)
         return min(fits, key=lambda i: (i.executable != host, tuple(-v for v in i.version)))
