@@ -33,7 +33,9 @@ def harness_venv(tmp_path: Path) -> Callable[..., Any]:
     def build(*specs: str, python: str = "default", engine: str = "merge", policy: str = "warning"):
         interpreter = resolve(python)
         prepared = prepare_args(list(specs), interpreter)
-        return assemble(prepared, interpreter, tmp_path / f"venv-{next(counter)}", engine=engine, policy=policy)
+        return assemble(
+            prepared, interpreter, tmp_path / f"venv-{next(counter)}", engine=engine, policy=policy
+        )
 
     return build
 
@@ -44,6 +46,8 @@ def harness_probe() -> Callable[..., Any]:
     from harness.runtime import run_probe
 
     def probe(assembly: Any, resolve: Sequence[str] = (), imports: Sequence[str] = (), env=None):
-        return run_probe(Path(assembly.venv.python), resolve=list(resolve), imports=list(imports), env=env)
+        return run_probe(
+            Path(assembly.venv.python), resolve=list(resolve), imports=list(imports), env=env
+        )
 
     return probe
