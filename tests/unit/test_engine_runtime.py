@@ -172,7 +172,7 @@ def test_extend_path_winner_grafts_the_native_loser_from_the_fallback(env, host)
     assert "/trees/" in second_mod.origin_realpath  # from the loser's own tree, via the fallback
 
 
-def _shared_file_wheel(env: Path, label: str, dist: str):
+def _shared_file_wheel(env: Path, label: str):
     # every copy ships the file top-level shared.py (file branch: last wins, losers on fallback)
     return write_wheel(
         env / "w",
@@ -210,13 +210,11 @@ def test_duplicate_metadata_zero_one_and_many_copies_on_fallback(env, host):
 
     # 1 on fallback: the loser of shared.py stays on the fallback and is the only copy left
     # there, so nothing is projected and that copy owns discovery: still exactly one.
-    one = build(
-        env / "one", host, [_shared_file_wheel(env, "1a", "x"), _shared_file_wheel(env, "1b", "x")]
-    )
+    one = build(env / "one", host, [_shared_file_wheel(env, "1a"), _shared_file_wheel(env, "1b")])
     (copy,) = probe(one).distributions_named("dupdist")
     assert "/trees/" in copy.realpath
 
     # many on fallback: three copies leave two on the fallback, which no policy can fix.
-    wheels = [_shared_file_wheel(env, tag, "x") for tag in ("1a", "1b", "1c")]
+    wheels = [_shared_file_wheel(env, tag) for tag in ("1a", "1b", "1c")]
     with pytest.raises(PlanError, match="dupdist"):
         build(env / "many", host, wheels)
