@@ -163,7 +163,7 @@ def run_unit(unit: Unit) -> list[Result]:
     else:
         workdir = Path(tempfile.mkdtemp(prefix=f"harness-{case.name}-{interp.short_version}-"))
     try:
-        results = _run_unit_in(unit, spec, workdir, start)
+        results = _run_unit_in(unit, spec, workdir)
     except HarnessError as exc:
         results = [
             Result(
@@ -195,7 +195,7 @@ def _unnamed_workdir(result: Result, workdir: Path) -> Result:
     return replace(result, findings=findings, warnings=warnings, detail=fix(result.detail) or "")
 
 
-def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path, start: float) -> list[Result]:
+def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
     from harness import supply
     from harness.engine.assemble import assemble
     from harness.errors import PlanError
