@@ -208,6 +208,7 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
     suffixes = extension_suffixes(interp)
     shipped = {p.label: check.shipped_modules(p.facts, suffixes) for p in prepared}
 
+    names = set().union(*shipped.values()) | {m.name for m in spec.modules} | set(spec.imports)
     flat = assemble(prepared, interp, workdir / "flat", engine="flat", policy="ignore")
     results = []
     for engine in unit.engines:
@@ -219,7 +220,6 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
             finding = check.Finding("plan", "plan", f"the planner refused: {exc}")
             results.append(_result(case.name, version, engine, [finding], t0, expected_to_fail))
             continue
-        names = set().union(*shipped.values()) | {m.name for m in spec.modules} | set(spec.imports)
         obs, flat_obs, blind = observe_pair(assembly, flat, prepared, names, spec, suffixes)
         findings = list(premise_findings)
         findings += _plan_findings(facts, assembly.plan)
