@@ -54,7 +54,7 @@ def pins_from_lockfile(
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise HarnessError(f"{path}: cannot read lock file: {exc}") from exc
     if path.name == "uv.lock" or ("package" in doc and "lock-version" not in doc):
-        entries = _uv_lock_entries(path, doc)
+        entries = _uv_lock_entries(doc)
     else:
         entries = _pylock_entries(path, doc)
     wanted = {canonicalize_name(n) for n in only}
@@ -79,7 +79,7 @@ def pins_from_lockfile(
     return pins
 
 
-def _uv_lock_entries(path: Path, doc: dict) -> list[tuple[str, str, list[WheelFile]]]:
+def _uv_lock_entries(doc: dict) -> list[tuple[str, str, list[WheelFile]]]:
     entries = []
     for package in doc.get("package", []):
         if "version" not in package or "wheels" not in package:
