@@ -45,7 +45,7 @@ def test_google_1_9_3_is_a_regular_google_package(capsys):
     assert "google/__init__.py" in facts["site_paths"]
 
 
-def test_both_in_one_call_keep_argument_order_and_the_trees_are_read_only(capsys, tmp_path):
+def test_both_in_one_call_keep_argument_order_and_the_trees_are_read_only(capsys):
     facts = _facts_json(capsys, "google==1.9.3", "protobuf==6.33.5", "--python", "3.11")
     assert [f["name"] for f in facts] == ["google", "protobuf"]
     from harness.config import trees_dir

@@ -83,7 +83,7 @@ def test_musl_winner_import_is_a_finding_with_the_loader_error(tmp_path: Path) -
     )
 
 
-def test_glibc_winner_imports_under_the_same_runner(tmp_path: Path) -> None:
+def test_glibc_winner_imports_under_the_same_runner() -> None:
     """Control: the same pins in the other order import, so the failure above is the libc."""
     interpreter = _python311()
     case = load_case(default_cases_root() / GLIBC_WINS)

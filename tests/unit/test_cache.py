@@ -238,9 +238,7 @@ WORKER = textwrap.dedent(
 )
 
 
-def test_four_processes_fetch_the_same_file_once(
-    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_four_processes_fetch_the_same_file_once(tmp_path: Path, index: FakeIndex) -> None:
     # The body pauses, so whoever downloads holds the lock while the others queue on it.
     index.fail(WHEEL, slow(0.5, body=True))
     pinned = wheel_file()

@@ -120,7 +120,7 @@ def test_discover_finds_path_entries_once_and_skips_what_is_not_a_target(
     assert resolve_many(["all"]) == found
 
 
-def test_resolve_forms(tmp_path: Path) -> None:
+def test_resolve_forms() -> None:
     py39 = pyenv_python("3.9")
     by_path = resolve(str(py39))
     assert by_path.version[:2] == (3, 9)

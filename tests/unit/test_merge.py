@@ -217,7 +217,7 @@ def test_existing_content_is_overlaid_as_an_earlier_source(tmp_path: Path) -> No
     assert (into / "mod.py").read_text() == "new"
 
 
-def test_conflict_message_names_both_sources(tmp_path: Path) -> None:
+def test_conflict_message_names_both_sources() -> None:
     message = Conflict("jwt/__init__.py", "distinct", "PyJWT", "jwt").describe("/v/jwt")
     assert message == (
         "Package collision while merging /v/jwt: `jwt/__init__.py` is provided by both PyJWT "

@@ -59,7 +59,7 @@ def lying_index(mode: str) -> FakeIndex:
 
 
 def test_json_page_lying_about_sha256_is_refused_after_download(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With a size on the page the pin is made from the page alone, so the lie is only caught
     # when the downloaded bytes are hashed: that must be an IntegrityError, not a cached file.

@@ -47,7 +47,7 @@ def run(corpus, *extra):
     return main(["run", "--cases-dir", str(corpus), "--python", sys.executable, "-j", "1", *extra])
 
 
-def test_json_and_junit_reports(corpus, tmp_path, capsys):
+def test_json_and_junit_reports(corpus, tmp_path):
     report, junit = tmp_path / "r.json", tmp_path / "r.xml"
     assert run(corpus, "--json", str(report), "--junit", str(junit)) == 1  # b-fail has a finding
     doc = json.loads(report.read_text())

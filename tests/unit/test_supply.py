@@ -262,7 +262,7 @@ def test_cli_lock_prints_a_fragment_the_case_parser_reads(
 
 
 def test_cli_fetch_reports_fetched_then_cached_then_offline_missing(
-    index: FakeIndex, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    index: FakeIndex, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["fetch", "demo==1.0", "--python", "default"]) == 0
     out = capsys.readouterr().out
