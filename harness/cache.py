@@ -35,6 +35,7 @@ from harness import config
 from harness.errors import HarnessError, IntegrityError, OfflineError, WheelError
 from harness.index import IndexClient, ProgressCallback, default_client, terminal_progress
 from harness.model import WheelFile
+from harness.wheel import file_sha256
 
 log = logging.getLogger("harness.cache")
 
@@ -43,14 +44,6 @@ UrlResolver = Callable[[WheelFile], str]
 # path -> (inode, size, mtime_ns) of files this process has hashed and found correct
 _verified: dict[str, tuple[int, int, int]] = {}
 _verified_lock = threading.Lock()
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def describe_wheel_file(wheel_file: WheelFile) -> str:
@@ -135,7 +128,7 @@ class WheelCache:
         with _verified_lock:
             if _verified.get(str(path)) == stamp:
                 return None
-        actual = sha256_of_file(path)
+        actual = file_sha256(path)
         if actual != wheel_file.sha256:
             return f"sha256 is {actual}, pinned {wheel_file.sha256}"
         with _verified_lock:
@@ -340,7 +333,7 @@ class WheelCache:
             raise WheelError(f"{source}: not a valid wheel file name: {exc}") from exc
         if not source.is_file():
             raise WheelError(f"{source}: no such wheel file")
-        sha256 = sha256_of_file(source)
+        sha256 = file_sha256(source)
         wheel_file = WheelFile(filename=source.name, sha256=sha256, size=source.stat().st_size)
         if self.get(wheel_file) is not None:
             return wheel_file
@@ -404,5 +397,4 @@ __all__ = [
     "WheelCache",
     "describe_wheel_file",
     "offline_error",
-    "sha256_of_file",
 ]
