@@ -9,6 +9,7 @@ adds the case, the interpreter and the engine.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -615,8 +616,6 @@ def _portion_contributors(obs: Observation, plan: Plan, locations: Sequence[str]
 
 
 def _realpath_in(obs: Observation, path: str) -> str:
-    import os
-
     return os.path.realpath(os.path.join(obs.site_packages, path))
 
 
