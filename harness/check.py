@@ -1,10 +1,13 @@
 """Hold what a venv shows on disk against what its interpreter really does (merge-engine.md §5).
 
-The checker is pure: it takes an `Observation` (the concrete view, the runtime probe, sys.path
-and metadata, already reduced to plain values) plus the plan, the wheels' facts and the case's
-expectations, and returns `Finding`s. Each finding names the module or path, the concrete and
-the runtime side, the rule (A1–A5, plan, premise, expect-*), and the wheels involved; the runner
-adds the case, the interpreter and the engine.
+The checker judges from facts only: an `Observation` of the venv (the concrete view, the
+runtime probe, sys.path, metadata, and file ownership by RECORD content, see
+`harness.observe`), the flat oracle's observation, the wheels' facts and the case's
+declarations. It never takes the engine's word: an engine's plan, when there is one, may add
+its explanation to a finding's text (`explain`), never excuse one. Each finding names the module
+or path, the concrete and the runtime side, the rule (A1–A5, premise, expect-*), and the wheels
+involved; the runner adds the case, the interpreter and the engine. The plan invariants are
+checked elsewhere (`harness.engine.invariants`), for the harness's own planner only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from harness.expectations import CaseSpec
 from harness.model import Plan, WheelFacts
+from harness.ownership import Owner
 
 RULES = {
     "A1": "concrete/runtime agreement",
@@ -96,9 +100,6 @@ class Distribution:
     path: str  # realpath of the dist-info
 
 
-Owner = tuple[str, str]  # (wheel label, path relative to that wheel's site-packages)
-
-
 @dataclass(frozen=True)
 class Observation:
     """A venv reduced to plain values: what is on disk and what runtime does."""
@@ -109,13 +110,14 @@ class Observation:
     imported: Mapping[str, RuntimeModule]  # import mode, for the names a case marks
     sys_path: tuple[str, ...]  # realpaths of existing entries, in order
     distributions: tuple[Distribution, ...]
-    owner_of: Callable[[str], Owner | None]
-    fallback_roots: Mapping[str, str] = field(default_factory=dict)  # realpath -> label
+    owner_of: Callable[[str | None], Owner | None]  # by RECORD content (harness.ownership)
+    fallback_roots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry -> labels
     symlink_counts: Mapping[str, int] = field(default_factory=dict)  # dir -> symlinks under it
     file_kinds: Mapping[str, str | None] = field(default_factory=dict)  # dir/file/symlink/None
     prefix_kinds: Mapping[str, str | None] = field(default_factory=dict)  # under the venv prefix
     prefix_owners: Mapping[str, str | None] = field(default_factory=dict)  # label of its data tree
     scripts: Mapping[str, bool] = field(default_factory=dict)  # bin/<name> exists, executable
+    script_owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # whose entry point
 
 
 # --------------------------------------------------------------------------- module names
@@ -154,8 +156,8 @@ def _owner_text(owner: Owner | None, path: str | None) -> str:
     if path is None:
         return "(none)"
     if owner is None:
-        return path
-    return f"{owner[1]} from {owner[0]} ({path})"
+        return f"{path} (no wheel ships these bytes)"
+    return f"{owner.path or '.'} from {owner.label} ({path})"
 
 
 def _matches_wheel(label: str, wanted: str, facts_by_label: Mapping[str, WheelFacts]) -> bool:
@@ -164,6 +166,12 @@ def _matches_wheel(label: str, wanted: str, facts_by_label: Mapping[str, WheelFa
         return True
     facts = facts_by_label.get(label)
     return facts is not None and facts.name == canonicalize_name(wanted)
+
+
+def _owned_by(owner: Owner | None, wanted: str, facts_by_label: Mapping[str, WheelFacts]) -> bool:
+    return owner is not None and any(
+        _matches_wheel(label, wanted, facts_by_label) for label in owner.labels
+    )
 
 
 # --------------------------------------------------------------------------- the checks
@@ -187,7 +195,7 @@ def check_a1(obs: Observation) -> list[Finding]:
         failed.append(name)
         owner_c = obs.owner_of(concrete.realpath)
         owner_r = obs.owner_of(rt.origin) if rt and rt.origin else None
-        wheels = tuple(sorted({o[0] for o in (owner_c, owner_r) if o}))
+        wheels = tuple(sorted({label for o in (owner_c, owner_r) if o for label in o.labels}))
         findings.append(
             Finding(
                 rule="A1",
@@ -239,28 +247,19 @@ def _a1_problem(concrete: ConcreteModule, rt: RuntimeModule | None) -> str | Non
 def check_a2(
     obs: Observation,
     flat: Observation | None,
-    shipped: Mapping[str, set[str]],
-    plan: Plan,
+    shipped: Mapping[str, Iterable[str]],
     spec: CaseSpec | None,
+    explain: Plan | None = None,
 ) -> list[Finding]:
-    """A2: every module some wheel ships is importable, unless the plan explains its loss.
+    """A2: every module some wheel ships is importable, unless a flat install cannot import it
+    either, or the case declares the loss (`absent = true`, or a declared flat difference).
 
-    The plan explains it when it recorded a collision on the module's top-level, or when one
-    of its decisions gave a path at or above the module to another wheel than the shipping
-    one (a native span projected to its last regular claimant records no collision). With a
-    case, the loss must also be declared (`absent = true`).
+    Without a case, every loss against the flat install is a finding. The engine's plan
+    (`explain`), when it has one, only adds its own account of the loss to the message.
     """
-    collided = {c.name.split("/")[0] for c in plan.collisions}
-    lost_to = [
-        (d.path.replace("/", "."), set(d.claimants) - {d.winner})
-        for d in plan.decisions
-        if d.winner is not None and d.outcome in ("project", "merge")
-    ]
     findings = []
     missing_roots: list[str] = []
-    # a superseded version's modules are gone by design (merge-engine.md, two versions)
-    live = [names for label, names in shipped.items() if label not in plan.superseded]
-    for name in sorted(set().union(*live) if live else ()):
+    for name in sorted(set().union(*shipped.values()) if shipped else ()):
         rt = obs.runtime.get(name)
         if rt is not None and rt.status == "found":
             continue
@@ -268,20 +267,24 @@ def check_a2(
             flat.runtime.get(name) is None or flat.runtime[name].status != "found"
         ):
             continue  # a flat install cannot import it either: not the engine's loss
-        declared = spec is None or _under(name, [m.name for m in spec.modules if m.absent])
-        shippers = {label for label, names in shipped.items() if name in names}
-        decided = any(_under(name, [path]) and losers & shippers for path, losers in lost_to)
-        if declared and (name.split(".")[0] in collided or decided):
+        if spec is not None and (
+            _under(name, [m.name for m in spec.modules if m.absent])
+            or spec.declared_flat_difference(name)
+        ):
             continue
         if _under(name, missing_roots):
             continue
         missing_roots.append(name)
         wheels = tuple(sorted(label for label, names in shipped.items() if name in names))
+        message = (
+            "a wheel ships this module and a flat install imports it, but runtime cannot resolve it"
+        )
+        account = _plan_account(name, wheels, explain)
         findings.append(
             Finding(
                 rule="A2",
                 subject=name,
-                message="a wheel ships this module but runtime cannot resolve it, and the plan does not explain the loss",
+                message=message + (f"; the engine's plan says: {account}" if account else ""),
                 runtime=_runtime_text(rt, obs),
                 wheels=wheels,
             )
@@ -289,12 +292,31 @@ def check_a2(
     return findings
 
 
-def check_a3(obs: Observation, wheels: Sequence[WheelFacts], plan: Plan) -> list[Finding]:
-    """A3: exactly one visible metadata copy per distribution, belonging to the imported code."""
+def _plan_account(name: str, shippers: Sequence[str], plan: Plan | None) -> str:
+    """What an engine's own plan says about a lost module: explanation, never excuse."""
+    if plan is None:
+        return ""
+    top = name.split(".")[0]
+    said = [c.describe() for c in plan.collisions if c.name.split("/")[0] == top]
+    said += [
+        f"{d.rule}: `{d.path}` {d.outcome} to {d.winner}"
+        for d in plan.decisions
+        if d.winner is not None
+        and _under(name, [d.path.replace("/", ".")])
+        and set(d.claimants) - {d.winner} & set(shippers)
+    ]
+    return "; ".join(dict.fromkeys(said))
+
+
+def check_a3(obs: Observation, wheels: Sequence[WheelFacts]) -> list[Finding]:
+    """A3: exactly one visible metadata copy per distribution, belonging to the imported code.
+
+    Every distribution given counts once, whatever the engine did with it: two versions or two
+    builds of one distribution must still leave exactly one copy (merge-engine.md, metadata).
+    """
     findings = []
-    live = [w for w in wheels if w.label not in plan.superseded]
     by_name: dict[str, list[WheelFacts]] = defaultdict(list)
-    for w in live:
+    for w in wheels:
         by_name[w.name].append(w)
     facts_by_label = {w.label: w for w in wheels}
     for name in sorted(by_name):
@@ -317,15 +339,16 @@ def check_a3(obs: Observation, wheels: Sequence[WheelFacts], plan: Plan) -> list
             if rt is None or rt.origin is None:
                 continue
             owner = obs.owner_of(rt.origin)
-            code = facts_by_label.get(owner[0]) if owner else None
-            if code is not None and code.name == name and code.version != visible.version:
+            codes = [facts_by_label[label] for label in (owner.labels if owner else ())]
+            codes = [c for c in codes if c.name == name]
+            if codes and all(c.version != visible.version for c in codes):
                 findings.append(
                     Finding(
                         rule="A3",
                         subject=name,
-                        message=f"visible metadata says {visible.version} but `{module}` is imported from {code.version}",
+                        message=f"visible metadata says {visible.version} but `{module}` is imported from {codes[0].version}",
                         runtime=rt.origin,
-                        wheels=(code.label,),
+                        wheels=tuple(c.label for c in codes),
                     )
                 )
     return findings
@@ -346,7 +369,7 @@ def check_a4(obs: Observation) -> list[Finding]:
             )
         seen.setdefault(entry, i)
     site = seen.get(obs.site_packages)
-    for root, label in sorted(obs.fallback_roots.items()):
+    for root, labels in sorted(obs.fallback_roots.items()):
         pos = seen.get(root)
         if pos is not None and (site is None or pos < site):
             findings.append(
@@ -354,7 +377,7 @@ def check_a4(obs: Observation) -> list[Finding]:
                     "A4",
                     root,
                     f"fallback entry at position {pos} precedes the venv site-packages ({site})",
-                    wheels=(label,),
+                    wheels=tuple(labels),
                 )
             )
     return findings
@@ -431,9 +454,11 @@ def check_premises(spec: CaseSpec, wheels: Sequence[WheelFacts]) -> list[Finding
 
 
 def check_expectations(
-    obs: Observation, spec: CaseSpec, plan: Plan, wheels: Sequence[WheelFacts]
+    obs: Observation, spec: CaseSpec, wheels: Sequence[WheelFacts], plan: Plan | None = None
 ) -> list[Finding]:
-    """The case's own `[[expect.*]]` entries."""
+    """The case's own `[[expect.*]]` entries (already narrowed to the engine they speak about,
+    `CaseSpec.for_engine`). Only `expect.collision` reads the plan: a recorded collision is
+    a fact about the engine's own report, so an engine without a plan records none."""
     findings = []
     facts_by_label = {w.label: w for w in wheels}
     for m in spec.modules:
@@ -460,8 +485,7 @@ def check_expectations(
                 )
             )
         elif rt.kind == "namespace":
-            labels = {o[0] for o in (obs.owner_of(p) for p in rt.locations) if o}
-            labels |= _portion_contributors(obs, plan, rt.locations)
+            labels = {label for p in rt.locations if (o := obs.owner_of(p)) for label in o.labels}
             if not any(_matches_wheel(label, m.owner or "", facts_by_label) for label in labels):
                 findings.append(
                     Finding(
@@ -471,7 +495,7 @@ def check_expectations(
                         runtime=_runtime_text(rt, obs),
                     )
                 )
-        elif owner is None or not _matches_wheel(owner[0], m.owner or "", facts_by_label):
+        elif not _owned_by(owner, m.owner or "", facts_by_label):
             findings.append(
                 Finding(
                     "expect-module",
@@ -502,29 +526,29 @@ def check_expectations(
         )
     for f in spec.prefix_files:
         label = obs.prefix_owners.get(f.path)
-        owner = (label, f.path) if label else None
+        owner = Owner(tuple(label.split(" + ")), f.path) if label else None
         kind = obs.prefix_kinds.get(f.path)
         findings += _file_findings(
             "expect-prefix-file", "the venv prefix", f, kind, owner, f.path, facts_by_label
         )
 
-    winners = {name: label for name, label, _module, _attr in plan.console_scripts}
     for cs in spec.console_scripts:
-        label = winners.get(cs.name)
-        if label is None or not _matches_wheel(label, cs.owner, facts_by_label):
-            findings.append(
-                Finding(
-                    "expect-console-script",
-                    cs.name,
-                    f"expected the entry point of {cs.owner} ({cs.explanation}); the plan gives it to {label or 'nobody'}",
-                )
-            )
-        elif not obs.scripts.get(cs.name):
+        runs = obs.script_owners.get(cs.name, ())
+        if not obs.scripts.get(cs.name):
             findings.append(
                 Finding(
                     "expect-console-script",
                     cs.name,
                     f"bin/{cs.name} is missing or not executable ({cs.explanation})",
+                )
+            )
+        elif not any(_matches_wheel(label, cs.owner, facts_by_label) for label in runs):
+            findings.append(
+                Finding(
+                    "expect-console-script",
+                    cs.name,
+                    f"expected bin/{cs.name} to run the entry point of {cs.owner} ({cs.explanation}); "
+                    f"it runs the entry point of {', '.join(runs) or 'no wheel given'}",
                 )
             )
 
@@ -540,7 +564,7 @@ def check_expectations(
                 )
             )
 
-    recorded = {(c.kind, c.name) for c in plan.collisions}
+    recorded = {(c.kind, c.name) for c in plan.collisions} if plan else set()
     for c in spec.collisions:
         if (c.kind, c.name) not in recorded:
             findings.append(
@@ -551,7 +575,12 @@ def check_expectations(
                 )
             )
 
-    on_path = {label for root, label in obs.fallback_roots.items() if root in obs.sys_path}
+    on_path = {
+        label
+        for root, labels in obs.fallback_roots.items()
+        if root in obs.sys_path
+        for label in labels
+    }
     for fb in spec.fallbacks:
         if not any(_matches_wheel(label, fb.wheel, facts_by_label) for label in on_path):
             findings.append(
@@ -590,7 +619,7 @@ def _file_findings(rule, where, f, kind, owner, real, facts_by_label) -> list[Fi
         found.append(
             Finding(rule, f.path, f"expected a {f.kind} ({f.explanation}), found a {kind}")
         )
-    if f.owner and (owner is None or not _matches_wheel(owner[0], f.owner, facts_by_label)):
+    if f.owner and not _owned_by(owner, f.owner, facts_by_label):
         found.append(
             Finding(
                 rule,
@@ -600,19 +629,6 @@ def _file_findings(rule, where, f, kind, owner, real, facts_by_label) -> list[Fi
             )
         )
     return found
-
-
-def _portion_contributors(obs: Observation, plan: Plan, locations: Sequence[str]) -> set[str]:
-    """Wheels behind a namespace directory the engine made itself: a real directory in the
-    venv's site-packages that no wheel owns, holding other wheels' projections and merges."""
-    labels: set[str] = set()
-    for location in locations:
-        if not location.startswith(obs.site_packages + "/"):
-            continue
-        rel = location[len(obs.site_packages) + 1 :] + "/"
-        labels |= {label for path, label in plan.projections if path.startswith(rel)}
-        labels |= {c for m in plan.merges if m.root.startswith(rel) for c in m.contributors}
-    return labels
 
 
 def _realpath_in(obs: Observation, path: str) -> str:

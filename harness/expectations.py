@@ -22,12 +22,22 @@ Schema (all sections optional; see README "Adding a case"):
     [[expect.fallback]]  wheel, explanation
     [[expect.flat_difference]]  module, explanation
     [expect.budget]  max_symlinks = N, under = "nvidia", explanation
+    [[expect.refusal]]  engine, explanation     # an engine may refuse this wheel set
+
+Which engines an expectation speaks about: those that state the import system's verdict (a
+module's owner, metadata, console scripts, real imports) apply to every engine; those that
+encode the merge engine's own layout choices (files and their kinds, prefix files, recorded
+collisions, fallbacks, symlink budgets, declared flat differences, modules hidden by design
+with `absent = true`) apply to `layout_engines`: by default the harness's merge engine and the
+variants that model its bugs (`merge`, `whole-tree`, `pth`), never the flat oracle nor a
+third-party engine, whose layout choices are its own. Any expectation may name
+its engines itself: `engines = ["merge", "whole-tree"]`, or `["*"]` for every engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +109,7 @@ class ModuleExpectation:
     owner: str | None  # a wheel label or distribution name whose file runtime binds
     absent: bool
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,7 @@ class FileExpectation:
     absent: bool
     kind: str | None  # "dir", "file", "symlink"
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,7 @@ class ConsoleScriptExpectation:
     name: str  # the bin/<name> wrapper
     owner: str  # the wheel whose entry point it must run
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,7 @@ class MetadataExpectation:
     name: str
     version: str | None
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
@@ -129,18 +143,21 @@ class CollisionExpectation:
     kind: str
     name: str
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
 class FallbackExpectation:
     wheel: str
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
 
 @dataclass(frozen=True)
 class FlatDifference:
     module: str  # a dotted name; covers its submodules too
     explanation: str
+    engines: tuple[str, ...] | None = None  # None: the default scope of its kind
 
     def covers(self, name: str) -> bool:
         return name == self.module or name.startswith(self.module + ".")
@@ -150,6 +167,15 @@ class FlatDifference:
 class LinkBudget:
     max_symlinks: int
     under: str
+    explanation: str
+    engines: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RefusalExpectation:
+    """An engine may refuse this wheel set; the refusal is then accepted, never a pass."""
+
+    engine: str  # an engine name, or "*"
     explanation: str
 
 
@@ -172,6 +198,33 @@ class CaseSpec:
     fallbacks: tuple[FallbackExpectation, ...]
     flat_differences: tuple[FlatDifference, ...]
     budgets: tuple[LinkBudget, ...]
+    layout_engines: tuple[str, ...] = ("merge", "whole-tree", "pth")
+    refusals: tuple[RefusalExpectation, ...] = ()
+
+    def for_engine(self, engine: str) -> CaseSpec:
+        """The expectations that speak about `engine` (see the module docstring)."""
+
+        def applies(e, layout: bool) -> bool:
+            scope = (
+                e.engines if e.engines is not None else (self.layout_engines if layout else ("*",))
+            )
+            return "*" in scope or engine in scope
+
+        return replace(
+            self,
+            modules=tuple(m for m in self.modules if applies(m, m.absent)),
+            files=tuple(f for f in self.files if applies(f, True)),
+            prefix_files=tuple(f for f in self.prefix_files if applies(f, True)),
+            console_scripts=tuple(c for c in self.console_scripts if applies(c, False)),
+            metadata=tuple(m for m in self.metadata if applies(m, False)),
+            collisions=tuple(c for c in self.collisions if applies(c, True)),
+            fallbacks=tuple(f for f in self.fallbacks if applies(f, True)),
+            flat_differences=tuple(f for f in self.flat_differences if applies(f, True)),
+            budgets=tuple(b for b in self.budgets if applies(b, True)),
+        )
+
+    def accepted_refusal(self, engine: str) -> RefusalExpectation | None:
+        return next((r for r in self.refusals if r.engine in (engine, "*")), None)
 
     def supports(self, version: tuple[int, int, int]) -> bool:
         return self.python is None or self.python.contains(".".join(map(str, version)))
@@ -222,6 +275,15 @@ class _Reader:
                 where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
             )
 
+    def engines(self, table: Mapping[str, Any], where: str) -> tuple[str, ...] | None:
+        """An expectation's own `engines = [...]` scope, or None for its kind's default."""
+        if "engines" not in table:
+            return None
+        value = self.strings(table, "engines", f"{where}.")
+        if not value:
+            raise self.fail(f"{where}.engines", 'must name at least one engine (or "*")')
+        return value
+
     def boolean(self, table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
         value = table.get(key, default)
         if not isinstance(value, bool):
@@ -241,6 +303,7 @@ TOP_LEVEL_KEYS = {
     "premise",
     "expect",
     "slow",
+    "layout_engines",
 }
 EXPECT_KEYS = {
     "module",
@@ -252,6 +315,7 @@ EXPECT_KEYS = {
     "fallback",
     "flat_difference",
     "budget",
+    "refusal",
 }
 
 
@@ -308,14 +372,18 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
 
     modules = []
     for where, t in r.tables(expect, "module", "expect."):
-        r.only(t, where, {"name", "owner", "absent", "explanation"})
+        r.only(t, where, {"name", "owner", "absent", "explanation", "engines"})
         absent = r.boolean(t, "absent", f"{where}.", False)
         owner = r.string(t, "owner", where, required=False)
         if absent == bool(owner):
             raise r.fail(where, 'needs exactly one of owner = "<wheel>" or absent = true')
         modules.append(
             ModuleExpectation(
-                r.string(t, "name", where), owner, absent, r.string(t, "explanation", where)
+                r.string(t, "name", where),
+                owner,
+                absent,
+                r.string(t, "explanation", where),
+                r.engines(t, where),
             )
         )  # type: ignore[arg-type]
 
@@ -324,56 +392,71 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
 
     console_scripts = []
     for where, t in r.tables(expect, "console_script", "expect."):
-        r.only(t, where, {"name", "owner", "explanation"})
+        r.only(t, where, {"name", "owner", "explanation", "engines"})
         console_scripts.append(
             ConsoleScriptExpectation(
                 r.string(t, "name", where),  # type: ignore[arg-type]
                 r.string(t, "owner", where),  # type: ignore[arg-type]
                 r.string(t, "explanation", where),  # type: ignore[arg-type]
+                r.engines(t, where),
             )
         )
 
     metadata = []
     for where, t in r.tables(expect, "metadata", "expect."):
-        r.only(t, where, {"name", "version", "explanation"})
+        r.only(t, where, {"name", "version", "explanation", "engines"})
         metadata.append(
             MetadataExpectation(
                 r.string(t, "name", where),  # type: ignore[arg-type]
                 r.string(t, "version", where, required=False),
                 r.string(t, "explanation", where),  # type: ignore[arg-type]
+                r.engines(t, where),
             )
         )
 
     collisions = []
     for where, t in r.tables(expect, "collision", "expect."):
-        r.only(t, where, {"kind", "name", "explanation"})
+        r.only(t, where, {"kind", "name", "explanation", "engines"})
         kind = r.string(t, "kind", where)
         if kind not in COLLISION_KINDS:
             raise r.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(COLLISION_KINDS)}")
         collisions.append(
             CollisionExpectation(
-                kind, r.string(t, "name", where), r.string(t, "explanation", where)
+                kind,
+                r.string(t, "name", where),
+                r.string(t, "explanation", where),
+                r.engines(t, where),
             )
         )  # type: ignore[arg-type]
 
     fallbacks = []
     for where, t in r.tables(expect, "fallback", "expect."):
-        r.only(t, where, {"wheel", "explanation"})
+        r.only(t, where, {"wheel", "explanation", "engines"})
         fallbacks.append(
-            FallbackExpectation(r.string(t, "wheel", where), r.string(t, "explanation", where))
+            FallbackExpectation(
+                r.string(t, "wheel", where),
+                r.string(t, "explanation", where),
+                r.engines(t, where),
+            )
         )  # type: ignore[arg-type]
 
     flat = []
     for where, t in r.tables(expect, "flat_difference", "expect."):
-        r.only(t, where, {"module", "explanation"})
-        flat.append(FlatDifference(r.string(t, "module", where), r.string(t, "explanation", where)))  # type: ignore[arg-type]
+        r.only(t, where, {"module", "explanation", "engines"})
+        flat.append(
+            FlatDifference(
+                r.string(t, "module", where),
+                r.string(t, "explanation", where),
+                r.engines(t, where),
+            )
+        )  # type: ignore[arg-type]
 
     budgets = []
     budget = expect.get("budget")
     if budget is not None:
         if not isinstance(budget, dict):
             raise r.fail("expect.budget", "must be a table")
-        r.only(budget, "expect.budget", {"max_symlinks", "under", "explanation"})
+        r.only(budget, "expect.budget", {"max_symlinks", "under", "explanation", "engines"})
         limit = budget.get("max_symlinks")
         if not isinstance(limit, int) or limit < 0:
             raise r.fail(
@@ -384,8 +467,16 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
                 limit,
                 r.string(budget, "under", "expect.budget"),
                 r.string(budget, "explanation", "expect.budget"),
+                r.engines(budget, "expect.budget"),
             )
         )  # type: ignore[arg-type]
+
+    refusals = []
+    for where, t in r.tables(expect, "refusal", "expect."):
+        r.only(t, where, {"engine", "explanation"})
+        refusals.append(
+            RefusalExpectation(r.string(t, "engine", where), r.string(t, "explanation", where))  # type: ignore[arg-type]
+        )
 
     return CaseSpec(
         python=python,
@@ -403,6 +494,10 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
         fallbacks=tuple(fallbacks),
         flat_differences=tuple(flat),
         budgets=tuple(budgets),
+        layout_engines=r.strings(raw, "layout_engines", "")
+        if "layout_engines" in raw
+        else ("merge",),
+        refusals=tuple(refusals),
     )
 
 
@@ -410,7 +505,7 @@ def _file_expectations(r: _Reader, expect: Mapping[str, Any], key: str) -> list[
     """`[[expect.file]]` (site-packages relative) or `[[expect.prefix_file]]` (venv prefix)."""
     found = []
     for where, t in r.tables(expect, key, "expect."):
-        r.only(t, where, {"path", "owner", "absent", "kind", "explanation"})
+        r.only(t, where, {"path", "owner", "absent", "kind", "explanation", "engines"})
         path = r.string(t, "path", where)
         parts = (path or "").split("/")
         if path.startswith("/") or any(p in ("", ".", "..") for p in parts):  # type: ignore[union-attr]
@@ -425,5 +520,9 @@ def _file_expectations(r: _Reader, expect: Mapping[str, Any], key: str) -> list[
         owner = r.string(t, "owner", where, required=False)
         if not (absent or owner or kind):
             raise r.fail(where, "needs owner, kind or absent = true")
-        found.append(FileExpectation(path, owner, absent, kind, r.string(t, "explanation", where)))  # type: ignore[arg-type]
+        found.append(
+            FileExpectation(
+                path, owner, absent, kind, r.string(t, "explanation", where), r.engines(t, where)
+            )
+        )  # type: ignore[arg-type]
     return found

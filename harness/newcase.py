@@ -169,22 +169,24 @@ def draft_case(
     from harness.cases import pin_fragment_toml
     from harness.engine.assemble import assemble
     from harness.expectations import parse_spec
+    from harness.observe import observe_venv, wheel_facts
 
     interp = interps[0]
     prepared = supply.prepare([*support, *pins], interp)
     under_test = prepared[len(support) :]
     spec = parse_spec(Path(f"cases/{name}/case.toml"), {"description": "draft"})
-    suffixes = runner.extension_suffixes(interp)
-    shipped = {p.label: check.shipped_modules(p.facts, suffixes) for p in prepared}
-    names = set().union(*shipped.values())
+    facts = wheel_facts(prepared, runner.extension_suffixes(interp))
+    names = set().union(*facts.shipped.values())
     with tempfile.TemporaryDirectory(prefix="harness-new-case-") as tmp:
         merge = assemble(prepared, interp, Path(tmp) / "merge", engine="merge", policy="ignore")
-        flat = assemble(prepared, interp, Path(tmp) / "flat", engine="flat", policy="ignore")
-        obs, flat_obs, _ = runner.observe_pair(merge, flat, prepared, names, spec, suffixes)
+        flat = runner.build_flat(prepared, interp, Path(tmp) / "flat")
+        flat_obs = observe_venv(flat, facts, names, spec)
+        names |= set(flat_obs.concrete)
+        obs = observe_venv(merge.venv.path, facts, names, spec)
         whole = assemble(
             prepared, interp, Path(tmp) / "whole-tree", engine="whole-tree", policy="ignore"
         )
-        whole_obs, _, _ = runner.observe_pair(whole, flat, prepared, names, spec, suffixes)
+        whole_obs = observe_venv(whole.venv.path, facts, names, spec)
     plan = merge.plan
 
     versions = sorted(
@@ -264,7 +266,7 @@ def draft_case(
             ]
             continue
         owners = [obs.owner_of(rt.origin)] if rt.origin else [obs.owner_of(x) for x in rt.locations]
-        labels = sorted({o[0] for o in owners if o})
+        labels = sorted({label for o in owners if o for label in o.labels})
         if labels:
             out += [
                 "[[expect.module]]",

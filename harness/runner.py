@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from harness import check
 from harness.cases import Case
 from harness.errors import HarnessError
 from harness.expectations import CaseSpec, parse_spec
-from harness.model import Interpreter, Plan, PreparedWheel
+from harness.model import ENGINES, Interpreter, Plan, PreparedWheel
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -43,9 +43,12 @@ class Result:
     warnings: tuple[str, ...] = ()
     venv: str | None = None  # where the venv was kept, with --keep
     detail: str = ""
+    refusal_accepted: bool = False  # status refused: the case declares the refusal
 
     @property
     def ok(self) -> bool:
+        if self.status == "refused":
+            return self.refusal_accepted and not self.expected_to_fail
         return self.status in ("pass", "skip", "detected")
 
 
@@ -81,9 +84,10 @@ class Progress:
                 self.stream.write("\n")  # type: ignore[attr-defined]
 
 
-def engines_for(spec: CaseSpec, engine: str) -> tuple[str, ...]:
-    """The engine under test, then each variant the case must be shown to detect."""
-    return (engine, *(e for e in spec.detects if e != engine))
+def engines_for(spec: CaseSpec, engine: str | Sequence[str]) -> tuple[str, ...]:
+    """The engines under test, then each variant the case must be shown to detect."""
+    engines = (engine,) if isinstance(engine, str) else tuple(engine)
+    return (*engines, *(e for e in spec.detects if e not in engines))
 
 
 def shard(items: Sequence, spec: str | None) -> list:
@@ -196,53 +200,174 @@ def _unnamed_workdir(result: Result, workdir: Path) -> Result:
 
 
 def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
+    """Observe the flat oracle, then build, observe and judge each engine's venv.
+
+    Every engine, the harness's own and an adapter's alike, is observed and judged from facts
+    only (`harness.observe`, `judge`); the harness's planner additionally has its plan
+    invariants checked, and its plan lends findings its explanation.
+    """
     from harness import supply
-    from harness.engine.assemble import assemble
-    from harness.errors import PlanError
+    from harness.observe import observe_venv, wheel_facts
 
     case, interp = unit.case, unit.interpreter
     version = ".".join(map(str, interp.version))
     prepared = supply.prepare([*case.support, *case.wheels], interp)
-    facts = [p.facts for p in prepared]
-    premise_findings = check.check_premises(spec, facts)
-    suffixes = extension_suffixes(interp)
-    shipped = {p.label: check.shipped_modules(p.facts, suffixes) for p in prepared}
-
-    names = set().union(*shipped.values()) | {m.name for m in spec.modules} | set(spec.imports)
-    flat = assemble(prepared, interp, workdir / "flat", engine="flat", policy="ignore")
+    facts = wheel_facts(prepared, extension_suffixes(interp))
+    premise_findings = check.check_premises(spec, facts.wheels)
+    names = set().union(*facts.shipped.values()) | {m.name for m in spec.modules}
+    names |= set(spec.imports)
+    support = {p.label for p in prepared[: len(case.support)]}
+    flat = build_flat(prepared, interp, workdir / "flat")
+    flat_obs = observe_venv(flat, facts, names, spec)
+    names |= set(flat_obs.concrete)
     results = []
     for engine in unit.engines:
         t0 = time.monotonic()
         expected_to_fail = engine in spec.detects
-        try:
-            assembly = assemble(prepared, interp, workdir / engine, engine=engine, policy="warning")
-        except PlanError as exc:
-            finding = check.Finding("plan", "plan", f"the planner refused: {exc}")
-            results.append(_result(case.name, version, engine, [finding], t0, expected_to_fail))
+        built = build_engine(engine, case.name, prepared, interp, workdir, support)
+        if built.refusal is not None:
+            results.append(
+                _refused(case.name, version, engine, built.refusal, spec, t0, expected_to_fail)
+            )
             continue
-        obs, flat_obs, blind = observe_pair(assembly, flat, prepared, names, spec, suffixes)
+        scoped = spec.for_engine(engine)
+        obs = observe_venv(built.venv, facts, names, scoped, python=built.python)
         findings = list(premise_findings)
-        findings += _plan_findings(facts, assembly.plan)
-        findings += check.check_a1(obs)
-        findings += check.check_a2(obs, flat_obs, shipped, assembly.plan, spec)
-        findings += check.check_a3(obs, facts, assembly.plan)
-        findings += check.check_a4(obs)
-        findings += check.check_a5(
-            obs, flat_obs, names | set(obs.concrete) | set(flat_obs.concrete), spec
-        )
-        findings += check.check_expectations(obs, spec, assembly.plan, facts)
+        if built.plan is not None and engine in ENGINES:
+            findings += _plan_findings(facts.wheels, built.plan)
+        findings += judge(obs, flat_obs, facts, scoped, names, built.plan)
         result = _result(case.name, version, engine, findings, t0, expected_to_fail)
         results.append(
             replace(
                 result,
-                blind_spots=tuple(blind),
-                warnings=tuple(assembly.warnings),
-                venv=str(Path(unit.keep) / f"{case.name}-{interp.short_version}" / engine)
-                if unit.keep
-                else None,
+                blind_spots=tuple(check.static_blind_spots(obs, sorted(names))),
+                warnings=tuple(built.warnings),
+                venv=str(built.venv) if unit.keep else None,
             )
         )
     return results
+
+
+def judge(
+    obs: check.Observation,
+    flat: check.Observation | None,
+    facts,
+    spec: CaseSpec | None,
+    names: Iterable[str],
+    explain: Plan | None = None,
+) -> list[check.Finding]:
+    """A1–A5 and the case's expectations, from observations alone (pure).
+
+    `spec` is already narrowed to the engine (`CaseSpec.for_engine`); without a case (None)
+    A5 and the expectations do not run and every loss against flat is an A2 finding. `explain`
+    is the engine's own plan, when it has one: it explains findings, never excuses them.
+    """
+    findings = check.check_a1(obs)
+    findings += check.check_a2(obs, flat, facts.shipped, spec, explain)
+    findings += check.check_a3(obs, facts.wheels)
+    findings += check.check_a4(obs)
+    if spec is not None and flat is not None:
+        findings += check.check_a5(obs, flat, set(names), spec)
+    if spec is not None:
+        findings += check.check_expectations(obs, spec, facts.wheels, explain)
+    return findings
+
+
+@dataclass(frozen=True)
+class Built:
+    """A venv some engine built (or its refusal), and what it said while building."""
+
+    venv: Path | None
+    python: Path | None = None
+    plan: Plan | None = None  # the harness's own engines: their plan, for explanations
+    warnings: tuple[str, ...] = ()
+    refusal: str | None = None
+
+
+def build_flat(prepared: Sequence[PreparedWheel], interp: Interpreter, out: Path) -> Path:
+    """The oracle: every wheel installed in order into one site-packages, as pip does."""
+    from harness.engine.assemble import assemble
+
+    return assemble(prepared, interp, out, engine="flat", policy="ignore").venv.path
+
+
+def build_engine(
+    engine: str,
+    case: str | None,
+    prepared: Sequence[PreparedWheel],
+    interp: Interpreter,
+    workdir: Path,
+    support: Collection[str] = (),
+) -> Built:
+    """Build one venv with a harness engine (in process) or an adapter (a subprocess)."""
+    out = workdir / _dir_name(engine)
+    if engine in ENGINES:
+        from harness.engine.assemble import assemble
+        from harness.errors import PlanError
+
+        try:
+            asm = assemble(prepared, interp, out, engine=engine, policy="warning")
+        except PlanError as exc:
+            return Built(None, refusal=f"the planner refused: {exc}")
+        return Built(asm.venv.path, asm.venv.python, asm.plan, tuple(asm.warnings))
+    from harness import adapters
+
+    request = adapters.make_request(
+        engine, case, interp, prepared, support, out, workdir / f"{_dir_name(engine)}-store"
+    )
+    outcome = adapters.build(engine, request)
+    if outcome.status == "refused":
+        return Built(None, refusal=outcome.message or "refused (no message)")
+    warnings = list(outcome.warnings)
+    wanted = tuple(p.label for p in prepared)
+    if outcome.applied_order and tuple(outcome.applied_order) != wanted:
+        warnings.append(
+            f"{engine} installed the wheels in its own order: {', '.join(outcome.applied_order)}"
+        )
+    return Built(outcome.venv, outcome.python, None, tuple(warnings))
+
+
+def _dir_name(engine: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in engine)[-60:]
+
+
+def _refused(
+    case: str,
+    version: str,
+    engine: str,
+    message: str,
+    spec: CaseSpec,
+    t0: float,
+    expected_to_fail: bool,
+) -> Result:
+    """A refusal is reported as such: accepted when the case declares it, else a failure."""
+    accepted = spec.accepted_refusal(engine)
+    detail = f"refused: {message}"
+    findings: tuple[check.Finding, ...] = ()
+    if accepted is None:
+        findings = (
+            check.Finding(
+                "refused",
+                "wheel set",
+                f"the engine refused a wheel set the case does not expect it to refuse: {message}",
+                case=case,
+                interpreter=version,
+                engine=engine,
+            ),
+        )
+    else:
+        detail += f" (accepted: {accepted.explanation})"
+    return Result(
+        case,
+        version,
+        engine,
+        "refused",
+        findings,
+        time.monotonic() - t0,
+        expected_to_fail,
+        detail=detail,
+        refusal_accepted=accepted is not None,
+    )
 
 
 def _plan_findings(facts, plan: Plan) -> list[check.Finding]:
@@ -290,147 +415,3 @@ def extension_suffixes(interp: Interpreter) -> tuple[str, ...]:
         report = run_probe(Path(interp.executable), distributions=False)
         _SUFFIXES[interp.executable] = tuple(report.interpreter.extension_suffixes)
     return _SUFFIXES[interp.executable]
-
-
-def observe_pair(
-    assembly,
-    flat,
-    prepared: Sequence[PreparedWheel],
-    names: set[str],
-    spec: CaseSpec,
-    suffixes: Sequence[str],
-):
-    """Probe the engine's venv and the flat oracle for the same names."""
-    from harness.concrete import concrete_view
-
-    trees = {p.label: str(p.tree.site_packages) for p in prepared}
-    views = {
-        key: concrete_view(asm.venv.site_packages, extension_suffixes=suffixes)
-        for key, asm in (("engine", assembly), ("flat", flat))
-    }
-    all_names = names | set(views["engine"].names) | set(views["flat"].names)
-    obs, flat_obs = (
-        observe(asm.venv, asm.plan, trees, views[key], all_names, spec)
-        for key, asm in (("engine", assembly), ("flat", flat))
-    )
-    return obs, flat_obs, check.static_blind_spots(obs, sorted(names))
-
-
-def observe(
-    venv, plan: Plan, trees: Mapping[str, str], view, names: Iterable[str], spec: CaseSpec
-) -> check.Observation:
-    """Probe one written venv and reduce it, with its concrete view, to an Observation.
-
-    `trees` maps each wheel label to its install tree's site-packages; `venv` is an
-    `engine.materialize.Venv` (python, site_packages, owners).
-    """
-    from harness.runtime import run_probe
-
-    report = run_probe(
-        Path(venv.python),
-        resolve=sorted(set(names)),
-        imports=list(spec.imports),
-        env=dict(spec.env),
-        resolve_after_import=bool(spec.imports),
-    )
-    site = os.path.realpath(venv.site_packages)
-    real_trees = {os.path.realpath(root): label for label, root in trees.items()}
-    owner_of = make_owner_of(site, real_trees, dict(venv.owners or {}))
-    fallback_labels = {f.label for f in plan.fallbacks}
-    return check.Observation(
-        site_packages=site,
-        concrete={
-            m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
-        },
-        runtime={m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"},
-        imported={m.name: _runtime_module(m) for m in report.modules if m.mode == "import"},
-        sys_path=tuple(e.realpath for e in report.sys_path if e.exists),
-        distributions=tuple(
-            check.Distribution(d.normalized_name, d.version, d.realpath or d.path or "")
-            for d in report.distributions
-        ),
-        owner_of=owner_of,
-        # by label, not by tree: two labels may share one tree (one wheel listed twice)
-        fallback_roots={
-            os.path.realpath(root): label
-            for label, root in trees.items()
-            if label in fallback_labels
-        },
-        symlink_counts={
-            b.under: _count_symlinks(Path(venv.site_packages) / b.under) for b in spec.budgets
-        },
-        file_kinds={f.path: _kind(os.path.join(venv.site_packages, f.path)) for f in spec.files},
-        prefix_kinds={f.path: _kind(os.path.join(venv.path, f.path)) for f in spec.prefix_files},
-        prefix_owners={f.path: _data_owner(venv.path, f.path, trees) for f in spec.prefix_files},
-        scripts={
-            cs.name: os.access(os.path.join(venv.path, "bin", cs.name), os.X_OK)
-            for cs in spec.console_scripts
-        },
-    )
-
-
-def make_owner_of(
-    site: str, trees: dict[str, str], owners: dict[str, str]
-) -> Callable[[str], check.Owner | None]:
-    """Map a real path to (wheel label, path in that wheel's site-packages)."""
-    roots = sorted(trees, key=len, reverse=True)
-
-    def owner_of(real: str) -> check.Owner | None:
-        if not real:
-            return None
-        for root in roots:
-            if real == root or real.startswith(root + os.sep):
-                return trees[root], os.path.relpath(real, root)
-        if real.startswith(site + os.sep):
-            rel = os.path.relpath(real, site)
-            label = owners.get(rel)
-            if label is None and os.path.isdir(real):
-                label = owners.get(os.path.join(rel, "METADATA"))
-            return (label, rel) if label else None
-        return None
-
-    return owner_of
-
-
-def _runtime_module(m) -> check.RuntimeModule:
-    error = f"{m.error.type}: {m.error.message}" if getattr(m, "error", None) else None
-    return check.RuntimeModule(
-        name=m.name,
-        status=m.status,
-        kind=m.kind,
-        origin=m.origin_realpath,
-        locations=tuple(m.search_locations_realpaths or ()),
-        error=error,
-    )
-
-
-def _data_owner(venv: Path, rel: str, trees: Mapping[str, str]) -> str | None:
-    """The wheel whose install tree's `data/` holds the real file behind a prefix path (flat
-    installs copy data files, so those have no owner here)."""
-    real = os.path.realpath(os.path.join(venv, rel))
-    for label, site in trees.items():
-        data = os.path.realpath(os.path.join(os.path.dirname(site), "data"))
-        if real == data or real.startswith(data + os.sep):
-            return label
-    return None
-
-
-def _kind(path: str) -> str | None:
-    if os.path.islink(path):
-        return "symlink"
-    if os.path.isdir(path):
-        return "dir"
-    if os.path.exists(path):
-        return "file"
-    return None
-
-
-def _count_symlinks(root: Path) -> int:
-    if root.is_symlink():
-        return 1
-    count = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            if os.path.islink(os.path.join(dirpath, name)):
-                count += 1
-    return count

@@ -60,6 +60,7 @@ __all__ = [
     "install_tree",
     "is_complete_tree",
     "read_facts",
+    "read_listing",
     "wheel_dist_info",
 ]
 
@@ -487,6 +488,14 @@ def read_facts(
         sha256=sha256,
         filename=wheel,
     )
+
+
+def read_listing(wheel_path: Path, filename: str | None = None) -> WheelListing:
+    """The checked listing of a wheel file (names, RECORD rows with their hashes, metadata)."""
+    wheel_path = Path(wheel_path)
+    wheel = filename or wheel_path.name
+    with _open_archive(wheel_path, wheel) as archive:
+        return inspect_archive(archive, wheel)
 
 
 # --------------------------------------------------------------------------- install trees

@@ -1,108 +1,162 @@
-"""`harness check VENV`: the case-free checks on a venv that `harness assemble` wrote.
+"""`harness check VENV`: judge any venv, built by anything, against the wheels it was built from.
 
-Everything comes from the venv's `.harness/` state (plan and manifest) and from each install
-tree's own RECORD, so a venv can be checked long after it was built. Without a case there is
-no flat oracle and no expectation: A1, A2 (a loss is explained by a recorded collision on its
-top-level), A3, A4 and the plan invariants run.
+The harness needs only facts: the wheels (given with `--wheels`, or a case's pins with
+`--case`), the venv on disk and its own interpreter. It builds the flat oracle itself (every
+wheel installed in order into one site-packages, as pip does), attributes every file in the
+venv to a wheel by RECORD content (symlinks, hard links and copies alike, wherever the engine
+keeps its store), and reports A1-A5: concrete/runtime agreement, no silent loss against the flat
+install, one metadata copy, sys.path hygiene and, with a case, the flat differential and the
+case's expectations. A venv that `harness assemble` wrote needs no arguments: its wheels are
+read from its `.harness/` state, and its plan adds the engine's explanation to a finding (never
+an excuse) and has the planner's invariants checked.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.errors import HarnessError
 
 EPILOG = """\
 examples:
-  harness assemble google==1.9.3 protobuf==6.33.5 --python 3.11 --out /tmp/v
-  harness check /tmp/v
-  harness check /tmp/v --json
+  harness check ./venv --wheels PyJWT==2.10.1 jwt==1.4.0     any venv, from pins (wheel order)
+  harness check ./venv --wheels dist/a.whl dist/b.whl         ... or from wheel files
+  harness check ./venv --case regular-merge-jwt-pyjwt-jwt     the case's wheels and expectations
+  harness check ./venv --case NAME --engine my-engine         scope the case's layout expectations
+  harness check /tmp/v                                        a venv `harness assemble` wrote
+  harness check ./venv --wheels ... --json                    findings as JSON
 
-Exit status: 0 no findings, 1 findings, 2 when VENV is not a venv written by harness assemble.
+Findings name the wheels involved by label (the wheel file name, or the case's label).
+Exit status: 0 no findings, 1 findings, 2 when VENV is not a venv or the wheels cannot be had.
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "check",
-        help="check a venv built by `harness assemble` (A1-A4, plan invariants)",
+        help="judge any venv against the wheels it was built from (A1-A5, a case's expectations)",
         description=__doc__,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("venv", metavar="VENV", type=Path)
+    p.add_argument("venv", metavar="VENV", type=Path, help="the venv prefix (holds bin/python)")
+    p.add_argument(
+        "--wheels",
+        nargs="+",
+        metavar="PIN_OR_WHEEL",
+        help="the wheels the venv was built from, in the engine's wheel order: NAME==VERSION "
+        "or a .whl path",
+    )
+    p.add_argument("--case", metavar="NAME", help="a corpus case: its wheels and expectations")
+    p.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="the engine that built VENV, for the case's engine-scoped expectations "
+        "(default: the engine `assemble` recorded, else `external`)",
+    )
+    p.add_argument("--cases-dir", metavar="DIR", help="corpus directory (default: cases/)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=run)
 
 
-def facts_from_tree(label: str, site_packages: Path):
-    """A wheel's facts re-derived from the RECORD its install tree kept."""
-    from harness.facts import derive_facts, record_paths
-
-    records = sorted(site_packages.glob("*.dist-info/RECORD"))
-    if len(records) != 1:
-        raise HarnessError(
-            f"install tree {site_packages} of {label} holds {len(records)} dist-info RECORDs, expected 1"
-        )
-    dist_info = records[0].parent
-    entry_points = dist_info / "entry_points.txt"
-    return derive_facts(
-        label=label,
-        dist_info=dist_info.name,
-        record=record_paths(records[0].read_text(encoding="utf-8")),
-        entry_points_text=entry_points.read_text(encoding="utf-8") if entry_points.exists() else "",
-    )
-
-
-def check_venv(venv_dir: Path) -> list:
-    """All case-free findings for a written venv."""
-    from harness import check, runner
-    from harness.concrete import concrete_view
-    from harness.engine.invariants import check_plan_invariants
-    from harness.engine.materialize import STATE_DIR, Venv, read_manifest
-    from harness.expectations import parse_spec
+def _state(venv: Path) -> tuple[dict | None, object | None]:
+    """The manifest and plan `harness assemble` left, when it built this venv."""
+    from harness.engine.materialize import STATE_DIR, read_manifest
     from harness.model import plan_from_plain
 
-    venv_dir = venv_dir.resolve()
-    manifest = read_manifest(venv_dir)
+    if not (venv / STATE_DIR / "manifest.json").exists():
+        return None, None
+    manifest = read_manifest(venv)
     try:
-        plan = plan_from_plain(json.loads((venv_dir / STATE_DIR / "plan.json").read_text()))
+        plan = plan_from_plain(json.loads((venv / STATE_DIR / "plan.json").read_text()))
     except (OSError, ValueError, KeyError) as exc:
-        raise HarnessError(f"{venv_dir} has no readable {STATE_DIR}/plan.json: {exc}") from exc
-    site = venv_dir / manifest["site_packages"]
-    venv = Venv(
-        path=venv_dir,
-        python=venv_dir / manifest["python"],
-        site_packages=site,
-        engine=manifest["engine"],
-        owners=manifest.get("owners", {}),
-    )
-    trees = {label: str(Path(root) / "site-packages") for label, root in manifest["trees"].items()}
-    facts = [facts_from_tree(label, Path(trees[label])) for label in plan.wheels]
-    from harness.runtime import run_probe
+        raise HarnessError(f"{venv} has no readable {STATE_DIR}/plan.json: {exc}") from exc
+    return manifest, plan
 
-    suffixes = run_probe(venv.python, distributions=False).interpreter.extension_suffixes
-    shipped = {f.label: check.shipped_modules(f, suffixes) for f in facts}
-    view = concrete_view(site, extension_suffixes=suffixes)
-    spec = parse_spec(venv_dir / STATE_DIR / "plan.json", {"description": "venv check"})
-    names = set().union(*shipped.values()) | set(view.names)
-    obs = runner.observe(venv, plan, trees, view, names, spec)
-    findings = [check.Finding("plan", "plan", v) for v in check_plan_invariants(facts, plan)]
-    findings += check.check_a1(obs)
-    findings += check.check_a2(obs, None, shipped, plan, None)
-    findings += check.check_a3(obs, facts, plan)
-    findings += check.check_a4(obs)
-    blind = check.static_blind_spots(obs, sorted(names))
-    return findings, blind
+
+def _wheels_from_state(manifest: dict, plan) -> list[str]:
+    """The .whl files behind an assembled venv's install trees (a tree is named by sha256)."""
+    from harness.cache import WheelCache
+
+    cache = WheelCache()
+    files = []
+    for label in plan.wheels:
+        sha = Path(manifest["trees"][label]).name
+        found = sorted((cache.root / "sha256" / sha[:2] / sha).glob("*.whl"))
+        if not found:
+            raise HarnessError(
+                f"the wheel behind {label} (sha256 {sha}) is not in the cache {cache.root}; "
+                "name the wheels with --wheels"
+            )
+        files.append(str(found[0]))
+    return files
+
+
+def check_venv(
+    venv_dir: Path,
+    wheels: list[str] | None = None,
+    case_name: str | None = None,
+    engine: str | None = None,
+    cases_dir: str | None = None,
+):
+    """Every finding for `venv_dir`, and the modules static tools cannot see."""
+    from harness import check, interpreters, runner, supply
+    from harness.cases import find_case
+    from harness.expectations import parse_spec
+    from harness.observe import observe_venv, wheel_facts
+    from harness.runtime import venv_python
+
+    venv_dir = Path(os.path.abspath(venv_dir))
+    python = venv_python(venv_dir)
+    manifest, plan = _state(venv_dir)
+    engine = engine or (manifest or {}).get("engine") or "external"
+    interp = interpreters.query(os.path.realpath(python))
+    case = find_case(case_name, cases_dir) if case_name else None
+    spec = parse_spec(case.path, case.raw) if case else None
+    if case is not None and not wheels:
+        prepared = supply.prepare([*case.support, *case.wheels], interp)
+    else:
+        if not wheels:
+            if manifest is None:
+                raise HarnessError(
+                    f"{venv_dir} was not built by `harness assemble`: name the wheels it was "
+                    "built from with --wheels (or a case with --case)"
+                )
+            wheels = _wheels_from_state(manifest, plan)
+        prepared = supply.prepare_args(wheels, interp)
+    facts = wheel_facts(prepared, runner.extension_suffixes(interp))
+    names = set().union(*facts.shipped.values())
+    findings: list = []
+    if spec is not None:
+        names |= {m.name for m in spec.modules} | set(spec.imports)
+        findings += check.check_premises(spec, facts.wheels)
+    blank = parse_spec(venv_dir, {"description": "venv check"})
+    with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
+        flat = runner.build_flat(prepared, interp, Path(tmp) / "flat")
+        flat_obs = observe_venv(flat, facts, names, spec or blank)
+        names |= set(flat_obs.concrete)
+        scoped = spec.for_engine(engine) if spec else None
+        obs = observe_venv(venv_dir, facts, names, scoped or blank, python=python)
+        # judged while the flat oracle still exists: ownership is read from the files lazily
+        findings += runner.judge(obs, flat_obs, facts, scoped, names, plan)
+    if plan is not None and manifest is not None and engine == manifest.get("engine"):
+        from harness.engine.invariants import check_plan_invariants
+
+        findings += [
+            check.Finding("plan", "plan", v) for v in check_plan_invariants(facts.wheels, plan)
+        ]
+    return findings, check.static_blind_spots(obs, sorted(names))
 
 
 def run(args: argparse.Namespace) -> int:
     from harness.model import to_plain
 
-    findings, blind = check_venv(args.venv)
+    findings, blind = check_venv(args.venv, args.wheels, args.case, args.engine, args.cases_dir)
     if args.json:
         doc = {"ok": not findings, "findings": to_plain(findings), "static_blind_spots": blind}
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")

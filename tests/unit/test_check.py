@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from harness.errors import CaseFileError
 from harness.expectations import parse_spec
 from harness.facts import facts_from_paths
 from harness.model import Collision, Plan
+from harness.ownership import Owner
 
 SITE = "/v/site-packages"
 GOOGLE_TREE = "/trees/google/site-packages"
@@ -19,10 +21,11 @@ PROTOBUF_TREE = "/trees/protobuf/site-packages"
 TREES = {GOOGLE_TREE: "google", PROTOBUF_TREE: "protobuf"}
 
 
-def owner_of(real: str):
+def owner_of(real: str | None):
+    """Stands for ownership by RECORD content: each fake tree holds one wheel's files."""
     for root, label in TREES.items():
-        if real.startswith(root + "/"):
-            return label, real[len(root) + 1 :]
+        if real and real.startswith(root + "/"):
+            return Owner((label,), real[len(root) + 1 :])
     return None
 
 
@@ -142,7 +145,7 @@ def test_shipped_modules_from_record_paths():
     }
 
 
-def test_a2_loss_needs_a_declared_absence_and_a_recorded_collision():
+def test_a2_a_loss_is_excused_by_flat_or_the_case_never_by_the_plan():
     shipped = {"protobuf": {"google", "google.protobuf"}, "google": {"google"}}
     o = obs(
         runtime=[
@@ -156,17 +159,25 @@ def test_a2_loss_needs_a_declared_absence_and_a_recorded_collision():
             RuntimeModule("google.protobuf", "found", "package", "y"),
         ]
     )
-    undeclared = check.check_a2(o, flat, shipped, empty_plan(), spec({}))
+    undeclared = check.check_a2(o, flat, shipped, spec({}))
     assert [(f.rule, f.subject, f.wheels) for f in undeclared] == [
         ("A2", "google.protobuf", ("protobuf",))
     ]
-    declared = spec(
+    # without a case, every loss against flat is a finding
+    assert [f.subject for f in check.check_a2(o, flat, shipped, None)] == ["google.protobuf"]
+    # the engine recording the collision it mishandled explains, never excuses
+    plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
+    (f,) = check.check_a2(o, flat, shipped, spec({}), plan)
+    assert "the engine's plan says" in f.message and "google" in f.message
+    # the case's reasoned declaration excuses it (absent = true, or a declared flat difference)
+    absent = spec(
         {"expect": {"module": [{"name": "google.protobuf", "absent": True, "explanation": "why"}]}}
     )
-    plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
-    assert check.check_a2(o, flat, shipped, plan, declared) == []
-    # declared but no collision recorded: still a loss
-    assert len(check.check_a2(o, flat, shipped, empty_plan(), declared)) == 1
+    assert check.check_a2(o, flat, shipped, absent) == []
+    differs = spec({"expect": {"flat_difference": [{"module": "google", "explanation": "why"}]}})
+    assert check.check_a2(o, flat, shipped, differs) == []
+    # a module flat cannot import either is not the engine's loss
+    assert check.check_a2(o, o, shipped, spec({})) == []
 
 
 # --------------------------------------------------------------------------- A3, A4
@@ -184,9 +195,9 @@ def test_a3_exactly_one_copy_and_it_matches_the_code():
         two = obs(
             runtime=runtime, dists=[Distribution("pb", "5.0", "a"), Distribution("pb", "6.0", "b")]
         )
-        assert [f.rule for f in check.check_a3(two, [old, new], empty_plan())] == ["A3"]
+        assert [f.rule for f in check.check_a3(two, [old, new])] == ["A3"]
         mismatch = obs(runtime=runtime, dists=[Distribution("pb", "6.0", "b")])
-        (f,) = check.check_a3(mismatch, [old, new], empty_plan(superseded=()))
+        (f,) = check.check_a3(mismatch, [old, new])
         assert "imported from 5.0" in f.message
         good = obs(
             runtime=[
@@ -194,17 +205,17 @@ def test_a3_exactly_one_copy_and_it_matches_the_code():
             ],
             dists=[Distribution("pb", "6.0", "b")],
         )
-        assert check.check_a3(good, [old, new], empty_plan(superseded=("old",))) == []
+        assert check.check_a3(good, [old, new]) == []
     finally:
         del TREES["/trees/old/site-packages"], TREES["/trees/new/site-packages"]
 
 
 def test_a4_site_packages_first_and_no_duplicates():
     good = obs(
-        sys_path=["/stdlib", SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: "protobuf"}
+        sys_path=["/stdlib", SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: ("protobuf",)}
     )
     assert check.check_a4(good) == []
-    bad = obs(sys_path=[PROTOBUF_TREE, SITE, SITE], fallback_roots={PROTOBUF_TREE: "protobuf"})
+    bad = obs(sys_path=[PROTOBUF_TREE, SITE, SITE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
     assert sorted(f.message.split(" ")[0] for f in check.check_a4(bad)) == ["fallback", "sys.path"]
 
 
@@ -290,14 +301,14 @@ def test_expectations_module_owner_absent_metadata_collision():
         dists=[Distribution("protobuf", "1.0", "p")],
     )
     plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
-    assert check.check_expectations(good, s, plan, facts) == []
+    assert check.check_expectations(good, s, facts, plan) == []
     bad = obs(
         runtime=[
             RuntimeModule("google", "found", "package", f"{PROTOBUF_TREE}/google/__init__.py"),
             RuntimeModule("google.protobuf", "found", "package", "x"),
         ],
     )
-    rules = sorted(f.rule for f in check.check_expectations(bad, s, empty_plan(), facts))
+    rules = sorted(f.rule for f in check.check_expectations(bad, s, facts, empty_plan()))
     assert rules == ["expect-collision", "expect-metadata", "expect-module", "expect-module"]
 
 
@@ -325,9 +336,9 @@ def test_spec_errors_name_the_file_and_key(raw, key):
     assert "cases/x/case.toml" in str(exc.value) and f"`{key}`" in str(exc.value)
 
 
-def test_namespace_owner_counts_wheels_projected_into_an_engine_made_directory():
-    # jaraco/ is a real directory the engine made (no wheel owns it): the wheels whose entries
-    # are projected under it are its portions' owners.
+def test_namespace_owner_is_every_wheel_owning_files_beneath_a_location():
+    # jaraco/ is a real directory the engine made: no wheel ships it, but the files beneath it
+    # are jaraco.classes' (ownership by content), so that wheel owns a portion.
     facts = [facts_from_paths("jaraco.classes", ["jaraco/classes/__init__.py"])]
     s = spec(
         {
@@ -337,11 +348,9 @@ def test_namespace_owner_counts_wheels_projected_into_an_engine_made_directory()
         }
     )
     o = obs(runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{SITE}/jaraco",))])
-    plan = empty_plan(projections=(("jaraco/classes", "jaraco.classes"),))
-    assert check.check_expectations(o, s, plan, facts) == []
-    assert [f.rule for f in check.check_expectations(o, s, empty_plan(), facts)] == [
-        "expect-module"
-    ]
+    mine = replace(o, owner_of=lambda real: Owner(("jaraco.classes",), "jaraco"))
+    assert check.check_expectations(mine, s, facts) == []
+    assert [f.rule for f in check.check_expectations(o, s, facts)] == ["expect-module"]
 
 
 def test_expected_fallback_must_be_on_sys_path():
@@ -349,15 +358,15 @@ def test_expected_fallback_must_be_on_sys_path():
     s = spec(
         {"expect": {"fallback": [{"wheel": "protobuf", "explanation": "loser stays reachable"}]}}
     )
-    on = obs(sys_path=[SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: "protobuf"})
-    assert check.check_expectations(on, s, empty_plan(), facts) == []
-    off = obs(sys_path=[SITE], fallback_roots={PROTOBUF_TREE: "protobuf"})
-    assert [f.rule for f in check.check_expectations(off, s, empty_plan(), facts)] == [
-        "expect-fallback"
-    ]
+    on = obs(sys_path=[SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
+    assert check.check_expectations(on, s, facts) == []
+    off = obs(sys_path=[SITE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
+    assert [f.rule for f in check.check_expectations(off, s, facts)] == ["expect-fallback"]
 
 
-def test_a2_ignores_modules_only_a_superseded_version_ships():
+def test_a2_a_superseded_version_is_excused_by_flat_not_by_the_plan():
+    # pip uninstalls the earlier version before installing the later one, so flat cannot
+    # import what only the earlier version shipped: that loss is nobody's fault.
     shipped = {"old": {"pb", "pb.service"}, "new": {"pb"}}
     o = obs(
         runtime=[
@@ -365,14 +374,16 @@ def test_a2_ignores_modules_only_a_superseded_version_ships():
             RuntimeModule("pb.service", "not-found"),
         ]
     )
-    flat = obs(
+    flat_without = obs(runtime=[RuntimeModule("pb", "found", "package", "x")])
+    assert check.check_a2(o, flat_without, shipped, spec({})) == []
+    flat_with = obs(
         runtime=[
             RuntimeModule("pb", "found", "package", "x"),
             RuntimeModule("pb.service", "found", "module", "y"),
         ]
     )
-    assert check.check_a2(o, flat, shipped, empty_plan(superseded=("old",)), spec({})) == []
-    assert [f.subject for f in check.check_a2(o, flat, shipped, empty_plan(), spec({}))] == [
+    superseded = empty_plan(superseded=("old",))
+    assert [f.subject for f in check.check_a2(o, flat_with, shipped, spec({}), superseded)] == [
         "pb.service"
     ]
 
@@ -394,22 +405,20 @@ def test_prefix_file_and_console_script_expectations():
             }
         }
     )
-    plan = empty_plan(console_scripts=(("tool", "cli", "c", "main"),))
     good = obs(
         prefix_kinds={"share/jupyter/x.json": "symlink"},
         prefix_owners={"share/jupyter/x.json": "widgets"},
         scripts={"tool": True},
+        script_owners={"tool": ("cli",)},
     )
-    assert check.check_expectations(good, s, plan, facts) == []
+    assert check.check_expectations(good, s, facts) == []
     bad = obs(prefix_kinds={"share/jupyter/x.json": None}, scripts={"tool": False})
-    assert sorted(f.rule for f in check.check_expectations(bad, s, plan, facts)) == [
+    assert sorted(f.rule for f in check.check_expectations(bad, s, facts)) == [
         "expect-console-script",
         "expect-prefix-file",
     ]
-    other = empty_plan(console_scripts=(("tool", "widgets", "w", "main"),))
-    assert [f.rule for f in check.check_expectations(good, s, other, facts)] == [
-        "expect-console-script"
-    ]
+    other = replace(good, script_owners={"tool": ("widgets",)})
+    assert [f.rule for f in check.check_expectations(other, s, facts)] == ["expect-console-script"]
 
 
 def test_expectation_paths_may_not_escape():
@@ -417,9 +426,9 @@ def test_expectation_paths_may_not_escape():
         spec({"expect": {"file": [{"path": "../../share/x", "kind": "file", "explanation": "e"}]}})
 
 
-def test_a2_loss_explained_by_a_decision_without_a_collision():
-    # A native conflicted root is projected whole to its last regular claimant and records
-    # no collision (reference §3.2 step 4): the decision itself explains the graft's loss.
+def test_a2_a_decision_explains_a_loss_but_never_excuses_it():
+    # A native conflicted root projected whole to its last regular claimant records no
+    # collision: the decision is the engine's account of the graft's loss, shown in the text.
     from harness.model import Decision
 
     shipped = {"alpha": {"pkg", "pkg.native", "pkg.native._ext"}, "beta": {"pkg", "pkg.native"}}
@@ -433,6 +442,8 @@ def test_a2_loss_explained_by_a_decision_without_a_collision():
     decision = Decision(
         "pkg/native", "native-span-last-regular", ("alpha", "beta"), "project", "beta"
     )
-    assert check.check_a2(o, None, shipped, empty_plan(decisions=(decision,)), None) == []
-    (f,) = check.check_a2(o, None, shipped, empty_plan(), None)
+    (f,) = check.check_a2(o, None, shipped, None, empty_plan(decisions=(decision,)))
     assert f.subject == "pkg.native._ext" and f.wheels == ("alpha",)
+    assert "native-span-last-regular" in f.message
+    (plain,) = check.check_a2(o, None, shipped, None)
+    assert "plan" not in plain.message
