@@ -27,8 +27,9 @@ venv that is already there (never a directory without pyvenv.cfg). The venv reco
 a manifest under DIR/.harness/.
 
 Engines: merge (default, the engine under test), whole-tree (the engine before the fix: a
-collision projects its last claimant whole), pth (every wheel a .pth line), flat (pip-like
-install of every wheel in order: the oracle).
+collision projects its last claimant whole), pth (every wheel a .pth line), flat (the oracle:
+each wheel file installed in order with pypa/installer as `pip install --no-deps` would, none of
+the engine's code involved).
 
 Examples:
   harness assemble google==1.9.3 protobuf==6.33.5 --python 3.11 --out /tmp/g
@@ -102,7 +103,9 @@ def render(assembly) -> str:
     )
     lines += _block("data files", [f"{path}  -> {label}" for path, label in plan.data_projections])
     if plan.engine == "flat":
-        lines += _block("files overwritten (flat)", [c.rel for c in venv.merge_conflicts])
+        lines += _block(
+            "install notes (flat: overwrites, uninstalls, replaced scripts)", venv.notes
+        )
     return "\n".join(lines) + "\n"
 
 

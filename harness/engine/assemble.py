@@ -1,15 +1,22 @@
 """Prepared wheels -> plan -> policy -> venv: the one call the CLI, the runner and the pytest
-plugin share, so all three build venvs exactly the same way."""
+plugin share, so all three build venvs exactly the same way.
+
+`engine="flat"` is the oracle: its venv is built by `harness.oracle.install_flat` from the
+wheel files (pypa/installer, pip's rules), never by this package's materializer or merge code;
+its plan is the planner's flat plan, kept only to explain the install order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.engine.materialize import Venv, materialize
+from harness.engine.materialize import Venv, materialize, prepare_out, write_state
 from harness.engine.plan import enforce_policy, plan
-from harness.model import Interpreter, Plan, PreparedWheel
+from harness.model import InstallTree, Interpreter, Plan, PreparedWheel
+from harness.oracle import install_flat
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,41 @@ def assemble(
     the_plan = plan([p.facts for p in prepared], engine=engine)
     warnings = list(enforce_policy(the_plan, policy))
     trees = {p.label: p.tree for p in prepared}
-    venv = materialize(the_plan, trees, interpreter, Path(out), replace=replace, policy=policy)
+    if engine == "flat":
+        venv = _flat(the_plan, prepared, trees, interpreter, Path(out), replace=replace)
+    else:
+        venv = materialize(the_plan, trees, interpreter, Path(out), replace=replace, policy=policy)
     if policy != "ignore":
         warnings += [c.describe(venv.site_packages) for c in venv.merge_conflicts]
         warnings += list(venv.notes)
     return Assembly(plan=the_plan, venv=venv, warnings=tuple(warnings))
+
+
+def _flat(
+    the_plan: Plan,
+    prepared: Sequence[PreparedWheel],
+    trees: Mapping[str, InstallTree],
+    interpreter: Interpreter,
+    out: Path,
+    *,
+    replace: bool,
+) -> Venv:
+    """The oracle's venv, with the same `.harness/` state as every other venv (the flat plan
+    and a manifest whose owners are the oracle's own record of who wrote each file)."""
+    out = Path(os.path.abspath(out))
+    prepare_out(out, replace)
+    flat = install_flat(prepared, interpreter, out)
+    venv = Path(os.path.realpath(flat.path))
+    site_packages = Path(os.path.realpath(flat.site_packages))
+    write_state(the_plan, trees, interpreter, venv, site_packages, flat.owners, ())
+    return Venv(
+        path=flat.path,
+        python=flat.python,
+        site_packages=flat.site_packages,
+        engine="flat",
+        owners=dict(flat.owners),
+        notes=flat.notes,
+    )
 
 
 __all__ = ["Assembly", "assemble"]

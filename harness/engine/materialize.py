@@ -12,12 +12,9 @@ move together. Install trees are never written to: links point at them, merges l
 their files into real directories the materializer owns (0o755), so the venv can be deleted
 with a plain `shutil.rmtree` even though merged hard links share read-only inodes with the trees.
 
-The `flat` engine (the oracle) is different on purpose: no symlinks at all. Each wheel in wheel
-order is overlaid into the one site-packages with the same `merge_tree` (later files overwrite
-earlier ones, as pip does), `scripts/` into `bin/`, `data/` under the prefix, console script
-wrappers from each wheel's `entry_points.txt` (last wins). It copies from the
-*install trees* rather than re-installing the wheel files with an installer, so the oracle and
-the engine under test see byte-identical files and differ only in layout.
+The `flat` engine (the oracle) is not written here: `harness.oracle.install_flat` installs the
+wheel files with pypa/installer, so a bug in this module or in `merge_tree` cannot move the
+oracle the engine is judged against. `materialize` refuses a flat plan.
 """
 
 from __future__ import annotations
@@ -26,32 +23,29 @@ import json
 import os
 import re
 import shutil
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.engine.merge import Conflict, merge_tree
 from harness.errors import MaterializeError, PolicyError
-from harness.facts import parse_console_scripts
 from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
+from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
 
 ENGINE_PTH = "_harness_engine.pth"
-STATE_DIR = ".harness"
 MANIFEST_FORMAT = 1
 
 # The venv owns these prefix roots; data files may not land there (reference §3.9).
 RESERVED_PREFIX_ROOTS = frozenset({"bin", "lib", "pyvenv.cfg", STATE_DIR})
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_VIRTUALENV_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Venv:
-    """A written venv. `owners` maps a site-packages relpath of every real file a merge or the
-    flat install wrote to the label that supplied it (symlinked paths are owned by their
-    target's tree, so they are not listed)."""
+    """A written venv. `owners` maps a site-packages relpath of every real file a merge (or the
+    flat oracle, `harness.oracle`) wrote to the label that supplied it (symlinked paths are
+    owned by their target's tree, so they are not listed)."""
 
     path: Path
     python: Path  # <venv>/bin/python
@@ -59,7 +53,7 @@ class Venv:
     engine: str
     owners: Mapping[str, str] = field(default_factory=dict, hash=False)
     merge_conflicts: tuple[Conflict, ...] = ()  # rel is site-packages relative
-    notes: tuple[str, ...] = ()  # things skipped on purpose (flat: venv-owned names)
+    notes: tuple[str, ...] = ()  # flat: what pip would warn about (overwrites, uninstalls)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -132,23 +126,10 @@ def _tree(trees: Mapping[str, InstallTree], label: str) -> InstallTree:
         ) from None
 
 
-def _site_packages(venv: Path, interpreter: Interpreter) -> Path:
-    candidate = venv / "lib" / f"python{interpreter.short_version}" / "site-packages"
-    if candidate.is_dir():
-        return candidate
-    found = sorted((venv / "lib").glob("python*/site-packages"))
-    if len(found) == 1:
-        return found[0]
-    raise MaterializeError(
-        f"virtualenv made {venv} but its site-packages is not at {candidate} (found: "
-        f"{[str(p) for p in found]})"
-    )
-
-
 # --------------------------------------------------------------------------- the venv itself
 
 
-def _prepare_out(out: Path, replace: bool) -> None:
+def prepare_out(out: Path, replace: bool) -> None:
     """Refuse a non-empty directory unless `replace`; then only remove something venv-shaped."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise MaterializeError(f"--out {out} exists and is not a directory")
@@ -171,34 +152,6 @@ def remove_venv(path: Path) -> None:
     """Delete a venv. Directories the materializer makes are writable, so no chmod is needed;
     none is ever attempted on files, because a merged file may share its inode with a tree."""
     shutil.rmtree(path)
-
-
-def create_virtualenv(interpreter: Interpreter, out: Path) -> None:
-    """virtualenv in-process: no seed packages, no network, no activators, no .gitignore.
-
-    In-process `cli_run` takes a few ms per venv once virtualenv has queried the interpreter
-    (about 0.1 s the first time per process); a subprocess pays ~0.2 s of startup every time.
-    """
-    import virtualenv  # deferred: ~70 ms to import, only venv writers need it
-
-    args = [
-        str(out),
-        "--python",
-        interpreter.executable,
-        "--no-seed",
-        "--no-periodic-update",
-        "--no-vcs-ignore",
-        "--activators",
-        "",
-        "--quiet",
-    ]
-    try:
-        with _VIRTUALENV_LOCK:  # virtualenv keeps process-wide caches
-            virtualenv.cli_run(args, setup_logging=False)
-    except (RuntimeError, OSError, SystemExit) as exc:
-        raise MaterializeError(
-            f"virtualenv could not create {out} for {interpreter.executable}: {exc}"
-        ) from exc
 
 
 # --------------------------------------------------------------------------- .pth and scripts
@@ -264,7 +217,6 @@ def _write_console_scripts(
         path = bin_dir / name
         if path.is_symlink() or path.is_dir():
             raise MaterializeError(f"console script `{name}`: {path} is not a plain file")
-        path.unlink(missing_ok=True)  # flat: a later wrapper replaces a copied script
         path.write_text(console_script_wrapper(name, module, attr))
         path.chmod(0o755)
 
@@ -284,26 +236,27 @@ def materialize(
     """Write `plan` as a venv at `out` for `interpreter`; see the module docstring.
 
     `policy="error"` raises `PolicyError` after writing when a merge met a conflict (the venv
-    stays for inspection); `flat` overwrites are the oracle's normal behaviour and never raise.
+    stays for inspection). A `flat` plan is refused: the oracle is `harness.oracle.install_flat`
+    (`assemble(engine="flat")` calls it), never this engine's code.
     """
+    if plan.engine == "flat":
+        raise MaterializeError(
+            "materialize does not write the `flat` oracle: harness.oracle.install_flat installs "
+            "the wheel files, independently of the engine (use assemble(..., engine='flat'))"
+        )
     out = Path(os.path.abspath(out))
     for label in plan.wheels:
         _tree(trees, label)
-    _prepare_out(out, replace)
+    prepare_out(out, replace)
     create_virtualenv(interpreter, out)
     venv = _real(out)
-    site_packages = _site_packages(venv, interpreter)
+    site_packages = site_packages_of(venv, interpreter)
     bin_dir = venv / "bin"
     reserved_bin = frozenset(p.name for p in bin_dir.iterdir())
 
-    if plan.engine == "flat":
-        owners, conflicts, notes = _write_flat(plan, trees, venv, site_packages, reserved_bin)
-        scripts = _flat_console_scripts(plan, trees)
-    else:
-        owners, conflicts = _write_layout(plan, trees, venv, site_packages)
-        notes, scripts = (), plan.console_scripts
-    _write_console_scripts(bin_dir, scripts, reserved_bin)
-    _write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
+    owners, conflicts = _write_layout(plan, trees, venv, site_packages)
+    _write_console_scripts(bin_dir, plan.console_scripts, reserved_bin)
+    write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
 
     result = Venv(
         path=out,
@@ -312,9 +265,8 @@ def materialize(
         engine=plan.engine,
         owners=dict(sorted(owners.items())),
         merge_conflicts=tuple(conflicts),
-        notes=tuple(notes),
     )
-    if policy == "error" and conflicts and plan.engine != "flat":
+    if policy == "error" and conflicts:
         raise PolicyError(
             "merge conflicts under the `error` policy: "
             + " ".join(c.describe(result.site_packages) for c in conflicts)
@@ -370,72 +322,7 @@ def _write_layout(
     return owners, conflicts
 
 
-def _write_flat(
-    plan: Plan,
-    trees: Mapping[str, InstallTree],
-    venv: Path,
-    site_packages: Path,
-    reserved_bin: frozenset[str],
-) -> tuple[dict[str, str], list[Conflict], list[str]]:
-    """The pip-like oracle: overlay each wheel's tree in order, no links to trees at all."""
-    superseded = set(plan.superseded)
-    labels = [label for label in plan.wheels if label not in superseded]
-    site_sources = [(label, _tree(trees, label).site_packages) for label in labels]
-    merged = merge_tree(site_packages, site_sources)
-    notes: list[str] = []
-
-    script_sources = []
-    for label in labels:
-        scripts = _tree(trees, label).scripts
-        if not scripts.is_dir():
-            continue
-        clashes = sorted(p.name for p in scripts.iterdir() if p.name in reserved_bin)
-        if clashes:
-            raise MaterializeError(
-                f"{label} ships scripts {clashes} that would replace the venv's own bin/ entries"
-            )
-        script_sources.append((label, scripts))
-    for conflict in merge_tree(venv / "bin", script_sources).conflicts:
-        notes.append(conflict.describe(venv / "bin"))
-
-    data_sources = []
-    for label in labels:
-        data = _tree(trees, label).data
-        if not data.is_dir():
-            continue
-        taken = sorted(
-            p.name for p in data.iterdir() if p.name in ("pyvenv.cfg", STATE_DIR)
-        ) + sorted(p.name for p in (data / "bin").glob("*") if p.name in reserved_bin)
-        if taken:
-            raise MaterializeError(
-                f"{label} ships data files {taken} that would replace the venv's own files"
-            )
-        data_sources.append((label, data))
-    for conflict in merge_tree(venv, data_sources).conflicts:
-        notes.append(conflict.describe(venv))
-    return dict(merged.owners), list(merged.conflicts), notes
-
-
-def _flat_console_scripts(
-    plan: Plan, trees: Mapping[str, InstallTree]
-) -> tuple[tuple[str, str, str, str], ...]:
-    """pip's rule: each installed wheel writes the wrappers its `entry_points.txt` declares, in
-    order, so the last one to declare a name wins. Read from the installed dist-info, as pip
-    reads it from the wheel."""
-    superseded = set(plan.superseded)
-    scripts: dict[str, tuple[str, str, str, str]] = {}
-    for label in plan.wheels:
-        if label in superseded:
-            continue
-        for entry_points in sorted(
-            _tree(trees, label).site_packages.glob("*.dist-info/entry_points.txt")
-        ):
-            for script in parse_console_scripts(entry_points.read_text(encoding="utf-8")):
-                scripts[script.name] = (script.name, label, script.module, script.attr)
-    return tuple(scripts[name] for name in sorted(scripts))
-
-
-def _write_state(
+def write_state(
     plan: Plan,
     trees: Mapping[str, InstallTree],
     interpreter: Interpreter,
@@ -445,7 +332,8 @@ def _write_state(
     conflicts: Sequence[Conflict],
 ) -> None:
     """`.harness/plan.json` and `manifest.json`: everything `harness check VENV` needs, with
-    tree roots relative to the venv so the pair can move."""
+    tree roots relative to the venv so the pair can move. `assemble` also writes them for the
+    flat oracle's venv (with the oracle's owners and no conflicts)."""
     state = venv / STATE_DIR
     state.mkdir()
     (state / "plan.json").write_text(plan.to_json())
@@ -487,7 +375,9 @@ __all__ = [
     "console_script_wrapper",
     "create_virtualenv",
     "materialize",
+    "prepare_out",
     "pth_line",
     "read_manifest",
     "remove_venv",
+    "write_state",
 ]

@@ -296,8 +296,9 @@ def _sort_decisions(decisions: Iterable[Decision]) -> tuple[Decision, ...]:
 def _plan_flat(ordered: list[WheelFacts]) -> Plan:
     """The oracle: every wheel installed in order into one site-packages, as pip does.
 
-    Nothing is projected; the materializer installs the wheels itself, later files
-    overwriting earlier ones.
+    Nothing is projected. This plan only explains the order: the venv itself is built by
+    `harness.oracle.install_flat` from the wheel files, never from a plan, so the engine's own
+    code cannot move the oracle.
     """
     labels = tuple(f.label for f in ordered)
     # pip uninstalls an installed distribution before it installs another copy of it (any
