@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "run",
     "new_case",
     "bench",
+    "engines",
 )
 
 DESCRIPTION = """\
