@@ -393,17 +393,23 @@ def signature(rt: RuntimeModule | None, obs: Observation) -> tuple:
     return (rt.kind, owner)
 
 
+def differences_from_flat(obs: Observation, flat: Observation, names: Iterable[str]) -> list[str]:
+    """Every name whose status, kind or owner differs from the flat install's (sorted)."""
+    return [
+        name
+        for name in sorted(set(names))
+        if signature(obs.runtime.get(name), obs) != signature(flat.runtime.get(name), flat)
+    ]
+
+
 def check_a5(
     obs: Observation, flat: Observation, names: Iterable[str], spec: CaseSpec
 ) -> list[Finding]:
     """A5: every difference from the flat oracle is declared by the case, and every declaration holds."""
     findings = []
-    differing: list[str] = []
-    for name in sorted(set(names)):
+    differing = differences_from_flat(obs, flat, names)
+    for name in differing:
         mine, theirs = obs.runtime.get(name), flat.runtime.get(name)
-        if signature(mine, obs) == signature(theirs, flat):
-            continue
-        differing.append(name)
         if spec.declared_flat_difference(name) or _under(name, [f.subject for f in findings]):
             continue
         findings.append(

@@ -22,7 +22,8 @@ Schema (all sections optional; see README "Adding a case"):
     [[expect.fallback]]  wheel, explanation
     [[expect.flat_difference]]  module, explanation
     [expect.budget]  max_symlinks = N, under = "nvidia", explanation
-    [[expect.refusal]]  engine, explanation     # an engine may refuse this wheel set
+    [[expect.refusal]]  engine, explanation     # an engine (or "*": any third-party one) may
+                                                # refuse this wheel set; never counted a pass
 
 Which engines an expectation speaks about: those that state the import system's verdict (a
 module's owner, metadata, console scripts, real imports) apply to every engine; those that
@@ -171,6 +172,11 @@ class LinkBudget:
     engines: tuple[str, ...] | None = None
 
 
+# The harness's merge engine and the variants that model its bugs: the engines whose layout
+# choices a case's layout expectations describe, unless the case names others.
+LAYOUT_ENGINES = ("merge", "whole-tree", "pth")
+
+
 @dataclass(frozen=True)
 class RefusalExpectation:
     """An engine may refuse this wheel set; the refusal is then accepted, never a pass."""
@@ -198,7 +204,7 @@ class CaseSpec:
     fallbacks: tuple[FallbackExpectation, ...]
     flat_differences: tuple[FlatDifference, ...]
     budgets: tuple[LinkBudget, ...]
-    layout_engines: tuple[str, ...] = ("merge", "whole-tree", "pth")
+    layout_engines: tuple[str, ...] = LAYOUT_ENGINES
     refusals: tuple[RefusalExpectation, ...] = ()
 
     def for_engine(self, engine: str) -> CaseSpec:
@@ -224,7 +230,13 @@ class CaseSpec:
         )
 
     def accepted_refusal(self, engine: str) -> RefusalExpectation | None:
-        return next((r for r in self.refusals if r.engine in (engine, "*")), None)
+        """The declaration that accepts `engine` refusing this wheel set. `*` speaks for every
+        third-party engine, never for the harness's own (a planner that refuses is a bug)."""
+        own = engine in LAYOUT_ENGINES or engine == "flat"
+        return next(
+            (r for r in self.refusals if r.engine == engine or (r.engine == "*" and not own)),
+            None,
+        )
 
     def supports(self, version: tuple[int, int, int]) -> bool:
         return self.python is None or self.python.contains(".".join(map(str, version)))
@@ -496,7 +508,7 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
         budgets=tuple(budgets),
         layout_engines=r.strings(raw, "layout_engines", "")
         if "layout_engines" in raw
-        else ("merge",),
+        else LAYOUT_ENGINES,
         refusals=tuple(refusals),
     )
 

@@ -44,6 +44,7 @@ class Result:
     venv: str | None = None  # where the venv was kept, with --keep
     detail: str = ""
     refusal_accepted: bool = False  # status refused: the case declares the refusal
+    flat_differences: int = 0  # names whose runtime verdict differs from flat, declared or not
 
     @property
     def ok(self) -> bool:
@@ -217,14 +218,28 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
     names = set().union(*facts.shipped.values()) | {m.name for m in spec.modules}
     names |= set(spec.imports)
     support = {p.label for p in prepared[: len(case.support)]}
-    flat = build_flat(prepared, interp, workdir / "flat")
+    flat = build_flat(prepared, interp, workdir / "oracle")
     flat_obs = observe_venv(flat, facts, names, spec)
     names |= set(flat_obs.concrete)
     results = []
     for engine in unit.engines:
         t0 = time.monotonic()
         expected_to_fail = engine in spec.detects
-        built = build_engine(engine, case.name, prepared, interp, workdir, support)
+        try:
+            built = build_engine(engine, case.name, prepared, interp, workdir, support)
+        except HarnessError as exc:  # this engine could not build; the others still run
+            results.append(
+                Result(
+                    case.name,
+                    version,
+                    engine,
+                    "error",
+                    seconds=time.monotonic() - t0,
+                    expected_to_fail=expected_to_fail,
+                    detail=str(exc),
+                )
+            )
+            continue
         if built.refusal is not None:
             results.append(
                 _refused(case.name, version, engine, built.refusal, spec, t0, expected_to_fail)
@@ -241,6 +256,7 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
             replace(
                 result,
                 blind_spots=tuple(check.static_blind_spots(obs, sorted(names))),
+                flat_differences=len(check.differences_from_flat(obs, flat_obs, names)),
                 warnings=tuple(built.warnings),
                 venv=str(built.venv) if unit.keep else None,
             )
@@ -342,7 +358,7 @@ def _refused(
 ) -> Result:
     """A refusal is reported as such: accepted when the case declares it, else a failure."""
     accepted = spec.accepted_refusal(engine)
-    detail = f"refused: {message}"
+    detail = f"refused: {message.strip().splitlines()[0] if message.strip() else message}"
     findings: tuple[check.Finding, ...] = ()
     if accepted is None:
         findings = (

@@ -18,12 +18,18 @@ examples:
   harness run --python all -j 2                 the matrix: every CPython `harness pythons` finds
   harness run --python 3.9 --python 3.13        two interpreters
   harness run --engine whole-tree               run the corpus against the old engine model
+  harness run --engine merge,uv-symlink,pex-venv   the engine matrix: cases down, engines across
+  harness run --engine all --markdown docs/engines.md   every engine (and installed adapter)
+  harness run --engine exec:./my-adapter        your own engine through the adapter protocol
   harness run --json r.json --junit r.xml       machine-readable reports
   harness run --shard 2/4                       the second quarter of the work (for CI matrices)
   harness run --keep /tmp/venvs                 keep every venv to poke at afterwards
 
 Each case also runs under every variant it `detects` (it must FAIL there); a case that does not
-fail under its variant is reported as `undetected`. Exit status: 0 all pass, 1 findings,
+fail under its variant is reported as `undetected`. Engines: the harness's own (merge,
+whole-tree, pth, flat), every adapter `harness engines` lists, and exec:PATH (docs/adapters.md).
+An engine that refuses a wheel set is reported as `refused`: accepted only where the case
+declares it ([[expect.refusal]]), never a pass. Exit status: 0 all pass, 1 findings,
 2 usage, configuration or input errors.
 """
 
@@ -48,15 +54,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--engine",
-        default="merge",
-        choices=[e for e in ENGINES if e != "flat"],
-        help="engine under test",
+        action="append",
+        metavar="E[,E...]",
+        help="engine(s) under test, comma-separated or repeated: merge (default), whole-tree, "
+        "pth, flat, an adapter from `harness engines`, exec:PATH, or all",
     )
     p.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="parallel processes (default: cores)"
     )
     p.add_argument("--json", metavar="FILE", help="write the JSON report here (- for stdout)")
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+    p.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="write the engine matrix as Markdown (in an existing file, only its generated block)",
+    )
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N deterministic shards")
     p.add_argument("--keep", metavar="DIR", help="keep every venv under DIR instead of deleting it")
     p.add_argument(
@@ -100,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             "expectations and set reviewed = true, or pass --allow-unreviewed"
         )
     interpreters = resolve_many(args.python or ["default"])
+    engines = engines_asked(args.engine)
 
     from harness.expectations import parse_spec
 
@@ -111,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 runner.Unit(
                     case,
                     interp,
-                    runner.engines_for(spec, args.engine),
+                    runner.engines_for(spec, engines),
                     keep=args.keep,
                     slow_ok=args.slow or env_flag("HARNESS_SLOW"),
                 )
@@ -125,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     # With --json -, stdout carries the JSON document alone; the human report goes to stderr.
     human = sys.stderr if args.json == "-" else sys.stdout
     print(report.table(results), file=human)
+    if len(engines) > 1:
+        print(file=human)
+        print(report.matrix_text(results), file=human)
     text = report.details(results, detected=args.verbose)
     if text:
         print(file=human)
@@ -139,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             Path(args.json).write_text(doc)
     if args.junit:
         Path(args.junit).write_text(report.to_junit(results))
+    if args.markdown:
+        report.write_markdown(args.markdown, results, _command_line(args, engines))
     if any(r.status == "error" for r in results) and not any(r.findings for r in results):
         return 2
     return 0 if all(r.ok for r in results) else 1
@@ -153,3 +171,39 @@ def _prefetch(units) -> None:
             supply.prepare([*unit.case.support, *unit.case.wheels], unit.interpreter)
         except HarnessError:
             continue  # reported per unit as an error with its own message
+
+
+def engines_asked(values: list[str] | None) -> tuple[str, ...]:
+    """`--engine` words to engine names, in order: commas split, `all` expands to the harness's
+    engines and every available adapter; an unknown name is a usage error naming the known."""
+    from harness import adapters
+
+    words = [w.strip() for v in values or ["merge"] for w in v.split(",") if w.strip()]
+    known = adapters.discover()
+    engines: list[str] = []
+    for word in words:
+        if word == "all":
+            engines += [*ENGINES, *(n for n, info in sorted(known.items()) if info.available)]
+        elif word.startswith("exec:"):
+            engines.append("exec:" + os.path.abspath(word.removeprefix("exec:")))
+        elif word in ENGINES:
+            engines.append(word)
+        elif word in known:
+            if not known[word].available:
+                raise HarnessError(
+                    f"engine {word} is not available here: {known[word].why_unavailable}"
+                )
+            engines.append(word)
+        else:
+            raise HarnessError(
+                f"unknown engine {word!r}; known: {', '.join([*ENGINES, *sorted(known)])}, "
+                "exec:PATH or all (see `harness engines`)"
+            )
+    return tuple(dict.fromkeys(engines))
+
+
+def _command_line(args: argparse.Namespace, engines) -> str:
+    words = ["harness", "run", "--engine", ",".join(engines)]
+    if args.python:
+        words += [f"--python {p}" for p in args.python]
+    return " ".join(words + list(args.cases))
