@@ -148,7 +148,11 @@ def write_markdown(path, results: Sequence[Result], command: str) -> None:
     the prose around it (what each engine gets wrong, and why) is kept."""
     from pathlib import Path
 
-    block = f"{MATRIX_BEGIN}\n\nCommand: `{command}`\n\n{matrix_markdown(results)}\n{MATRIX_END}"
+    pythons = ", ".join(sorted({r.interpreter for r in results}))
+    block = (
+        f"{MATRIX_BEGIN}\n\nCommand: `{command}` (CPython {pythons})\n\n"
+        f"{matrix_markdown(results)}\n{MATRIX_END}"
+    )
     target = Path(path)
     old = target.read_text() if target.exists() else ""
     if MATRIX_BEGIN in old and MATRIX_END in old:
