@@ -237,7 +237,10 @@ def run_probe(
     `__init__` rewrites `__path__` (pkgutil.extend_path) resolve their children through the
     real `__path__` (merge-engine.md §5: such packages need a real import). `env` is applied to the subprocess (the request carries it for the record).
     """
-    python = Path(python)
+    # Absolute before use: the probe runs in a temporary working directory, where a path
+    # relative to the caller's (`./v/bin/python`) names nothing. Not resolved: the symlink is
+    # the venv.
+    python = Path(os.path.abspath(python))
     request = {
         "resolve": list(resolve),
         "import": list(imports),
@@ -294,8 +297,9 @@ def run_probe(
 
 
 def venv_python(venv: Path) -> Path:
-    """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist."""
-    venv = Path(venv)
+    """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist, as an absolute path
+    (the caller's working directory is not the probe's)."""
+    venv = Path(os.path.abspath(venv))
     for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
         if candidate.exists():
             return candidate

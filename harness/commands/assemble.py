@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from harness.commands.common import add_engine_and_policy, add_python, add_wheels
+from harness.commands.common import absolute, add_engine_and_policy, add_python, add_wheels
 from harness.model import to_json, to_plain
 
 HELP = "build a venv from wheels in order (virtualenv + links, merges, .pth) and summarise it"
@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_wheels(parser)
     add_python(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="where to write the venv")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", type=absolute, help="where to write the venv"
+    )
     add_engine_and_policy(parser)
     parser.add_argument(
         "--replace", action="store_true", help="remove an existing venv at DIR first"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.commands.common import absolute, absolute_or_stdout
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -97,10 +98,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="matrix processes (default: cores)"
     )
-    p.add_argument("--json", metavar="FILE", help="write the JSON report here (- for stdout)")
-    p.add_argument("--markdown", metavar="FILE", help="write the markdown tables here too")
-    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp dir)")
-    p.add_argument("--cases-dir", metavar="DIR", help="corpus directory (default: cases/)")
+    p.add_argument(
+        "--json",
+        metavar="FILE",
+        type=absolute_or_stdout,
+        help="write the JSON report here (- for stdout)",
+    )
+    p.add_argument(
+        "--markdown", metavar="FILE", type=absolute, help="write the markdown tables here too"
+    )
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=absolute,
+        help="work in DIR and keep it (default: a temp dir)",
+    )
+    p.add_argument(
+        "--cases-dir", metavar="DIR", type=absolute, help="corpus directory (default: cases/)"
+    )
     p.set_defaults(func=run)
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness.commands.common import absolute, absolute_path
 from harness.errors import HarnessError
 
 EPILOG = """\
@@ -44,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("venv", metavar="VENV", type=Path, help="the venv prefix (holds bin/python)")
+    p.add_argument(
+        "venv", metavar="VENV", type=absolute_path, help="the venv prefix (holds bin/python)"
+    )
     p.add_argument(
         "--wheels",
         nargs="+",
@@ -59,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the engine that built VENV, for the case's engine-scoped expectations "
         "(default: the engine `assemble` recorded, else `external`)",
     )
-    p.add_argument("--cases-dir", metavar="DIR", help="corpus directory (default: cases/)")
+    p.add_argument(
+        "--cases-dir", metavar="DIR", type=absolute, help="corpus directory (default: cases/)"
+    )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=run)
 

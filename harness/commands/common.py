@@ -3,8 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from harness.model import ENGINES, POLICIES
+
+
+def absolute(text: str) -> str:
+    """argparse `type` of every path argument: made absolute from the caller's working
+    directory at parse time, before anything runs in another directory (the probe runs in a
+    temporary one, workers and subprocesses may too), so `./v`, `v` and `../x` mean what the
+    user typed. `~` is expanded as a shell would; symlinks are kept (a venv's bin/python is one).
+    """
+    return os.path.abspath(os.path.expanduser(text))
+
+
+def absolute_path(text: str) -> Path:
+    """`absolute`, as a Path."""
+    return Path(absolute(text))
+
+
+def absolute_or_stdout(text: str) -> str:
+    """`absolute`, except `-`, which means standard output."""
+    return text if text == "-" else absolute(text)
 
 
 def add_wheels(parser: argparse.ArgumentParser) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from harness.commands.common import absolute_path
 from harness.errors import HarnessError
 
 EPILOG = """\
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--from",
         dest="lockfile",
         metavar="LOCK",
-        type=Path,
+        type=absolute_path,
         help="take pins from uv.lock or pylock.toml",
     )
     p.add_argument(
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add what pip's resolver says a real import needs as [[support]]",
     )
     p.add_argument(
-        "--cases-dir", type=Path, help="where to write (default: cases/ of this checkout)"
+        "--cases-dir", type=absolute_path, help="where to write (default: cases/ of this checkout)"
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing case.toml")
     p.set_defaults(func=run)

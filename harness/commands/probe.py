@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from harness.commands.common import absolute_path
 from harness.model import to_json
 from harness.runtime import ModuleReport, ProbeReport, run_probe, venv_python
 
@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("venv", type=Path, metavar="VENV", help="a venv directory (bin/python)")
+    parser.add_argument(
+        "venv", type=absolute_path, metavar="VENV", help="a venv directory (bin/python)"
+    )
     parser.add_argument(
         "modules", nargs="*", metavar="MODULE", help="dotted names to resolve (no code runs)"
     )

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness.commands.common import absolute, absolute_or_stdout
 from harness.config import env_flag
 from harness.errors import HarnessError
 from harness.model import ENGINES
@@ -62,21 +63,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="parallel processes (default: cores)"
     )
-    p.add_argument("--json", metavar="FILE", help="write the JSON report here (- for stdout)")
-    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+    p.add_argument(
+        "--json",
+        metavar="FILE",
+        type=absolute_or_stdout,
+        help="write the JSON report here (- for stdout)",
+    )
+    p.add_argument("--junit", metavar="FILE", type=absolute, help="write a JUnit XML report here")
     p.add_argument(
         "--markdown",
         metavar="FILE",
+        type=absolute,
         help="write the engine matrix as Markdown (in an existing file, only its generated block)",
     )
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N deterministic shards")
-    p.add_argument("--keep", metavar="DIR", help="keep every venv under DIR instead of deleting it")
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=absolute,
+        help="keep every venv under DIR instead of deleting it",
+    )
     p.add_argument(
         "--allow-unreviewed", action="store_true", help="run draft cases written by new-case"
     )
     p.add_argument("--slow", action="store_true", help="include slow cases (also HARNESS_SLOW=1)")
     p.add_argument(
-        "--cases-dir", metavar="DIR", help="corpus directory (default: cases/ of this checkout)"
+        "--cases-dir",
+        metavar="DIR",
+        type=absolute,
+        help="corpus directory (default: cases/ of this checkout)",
     )
     p.add_argument(
         "-v",
