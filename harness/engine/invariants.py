@@ -12,13 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harness.engine.plan import (
-    RESERVED_DATA_ROOTS,
-    RULE_GROUPS,
-    ancestors,
-    distribution_key,
-    enforce_policy,
-)
+from packaging.utils import canonicalize_name
+
+from harness.engine.plan import RULE_GROUPS, enforce_policy
 from harness.engine.plan import plan as make_plan
 from harness.errors import HarnessError, PolicyError
 from harness.facts import is_metadata, is_native
@@ -28,6 +24,33 @@ Planner = Callable[[Sequence[WheelFacts], str], Plan]
 Enforcer = Callable[[Plan, str], list[str]]
 
 _NATIVE_RULES = ("native-span-last-regular", "native-last-regular")
+
+# The prefix roots the venv owns (merge-engine.md §2, reference §3.9), restated from the
+# contract: the checker shares no helper with the planner it judges, so a planner bug in one of
+# them cannot hide itself by moving the expectation too. What it does import from the planner
+# is what it checks: the planner itself and the policy (determinism, policy neutrality) and the
+# rule vocabulary its decisions must use.
+VENV_OWNED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg")
+
+
+def ancestors(path: str) -> list[str]:
+    """Proper ancestor directories of a POSIX relative path, shallowest first."""
+    segments = path.split("/")
+    return ["/".join(segments[:i]) for i in range(1, len(segments))]
+
+
+def distribution_key(metadata_dir: str) -> str:
+    """The normalized distribution name a `*.dist-info` / `*.egg-info` directory speaks for.
+
+    `Foo_Bar-1.0.dist-info` -> `foo-bar` (name and version split at the last `-`, the wheel
+    spec's escaping keeps `-` out of both); `Foo-1.0-py3.11.egg-info` -> `foo` (the first `-`).
+    """
+    if metadata_dir.endswith(".dist-info"):
+        stem = metadata_dir[: -len(".dist-info")]
+        name = stem.rpartition("-")[0] or stem
+    else:
+        name = metadata_dir[: -len(".egg-info")].split("-", 1)[0]
+    return canonicalize_name(name)
 
 
 def check_plan_invariants(
@@ -293,7 +316,7 @@ def _check_reserved_prefix(ctx: _Context) -> list[str]:
         f"[reserved-prefix] data path `{path}` is projected into the venv-owned "
         f"`{path.split('/', 1)[0]}`"
         for path in ctx.data
-        if path.split("/", 1)[0] in RESERVED_DATA_ROOTS
+        if path.split("/", 1)[0] in VENV_OWNED_PREFIX_ROOTS
     ]
 
 
@@ -439,7 +462,7 @@ def _check_last_distinct_wins(ctx: _Context) -> list[str]:
         for path in f.data_files:
             data_chains.setdefault(path, []).append(f.label)
     for path, chain in data_chains.items():
-        if path.split("/", 1)[0] in RESERVED_DATA_ROOTS:
+        if path.split("/", 1)[0] in VENV_OWNED_PREFIX_ROOTS:
             continue
         if any(a in data_chains for a in ancestors(path)):
             continue  # nests under another claimed data path: dropped (reported as a collision)

@@ -361,3 +361,19 @@ def test_invariants_are_fast_on_a_large_namespace() -> None:
     result = plan(wheels)
     assert check_plan_invariants(wheels, result) == []
     assert time.perf_counter() - start < 2.0
+
+
+def test_the_checker_derives_its_helpers_itself() -> None:
+    # An oracle must not share code with what it judges: the path and distribution helpers the
+    # checker uses are its own, not the planner's (a bug there would move both sides at once).
+    from harness.engine import invariants
+    from harness.engine import plan as planner
+    from harness.facts import split_dist_info
+
+    assert invariants.ancestors is not planner.ancestors
+    assert invariants.distribution_key is not planner.distribution_key
+    assert invariants.VENV_OWNED_PREFIX_ROOTS is not planner.RESERVED_DATA_ROOTS
+    assert invariants.ancestors("a/b/c.py") == ["a", "a/b"]
+    for name in ("Foo_Bar-1.0.dist-info", "inquirerpy-0.3.4.dist-info", "odd.dist-info"):
+        assert invariants.distribution_key(name) == split_dist_info(name)[0]
+    assert invariants.distribution_key("Foo.Bar-1.0-py3.11.egg-info") == "foo-bar"
