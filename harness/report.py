@@ -74,6 +74,67 @@ def summary_by_case(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def coverage(results: Sequence[Result]) -> dict:
+    """Case × interpreter cells run out of those asked for, and why each other cell did not run.
+
+    A cell is one case on one interpreter (whatever the engines). It ran when some engine got
+    a verdict there; it is `skipped` when every result is a skip (the case does not support the
+    interpreter, or is slow) and `error` when nothing but errors came back (e.g. no pinned file
+    fits the interpreter). Reasons are the results' own details, so the text says what to fix.
+    """
+    cells: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        cells.setdefault((r.case, r.interpreter), []).append(r)
+    not_run = []
+    for (case, python), mine in sorted(cells.items(), key=_cell_order):
+        statuses = {r.status for r in mine}
+        if statuses <= {"skip"}:
+            not_run.append(
+                {
+                    "case": case,
+                    "interpreter": python,
+                    "status": "skip",
+                    "reason": mine[0].detail or "skipped",
+                }
+            )
+        elif statuses <= {"skip", "error"}:
+            error = next(r for r in mine if r.status == "error")
+            reason = " ".join(error.detail.split()) or "error"
+            not_run.append(
+                {
+                    "case": case,
+                    "interpreter": python,
+                    "status": "error",
+                    "reason": reason if len(reason) <= 160 else reason[:157] + "...",
+                }
+            )
+    return {"cells": len(cells), "run": len(cells) - len(not_run), "not_run": not_run}
+
+
+def _cell_order(item) -> tuple:
+    (case, python), _ = item
+    return (case, tuple(int(p) if p.isdigit() else 0 for p in python.split(".")))
+
+
+def coverage_text(results: Sequence[Result]) -> str:
+    """`coverage: R/C case x interpreter cells run (P%)`, then each reason a cell did not run,
+    with the cells it applies to (case: interpreters)."""
+    cov = coverage(results)
+    cells, ran = cov["cells"], cov["run"]
+    share = f" ({100 * ran / cells:.1f}%)" if cells else ""
+    lines = [f"coverage: {ran}/{cells} case x interpreter cells run{share}"]
+    by_reason: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for cell_ in cov["not_run"]:
+        key = (cell_["status"], cell_["reason"])
+        by_reason.setdefault(key, {}).setdefault(cell_["case"], []).append(cell_["interpreter"])
+    for (status, reason), by_case in sorted(by_reason.items()):
+        count = sum(len(v) for v in by_case.values())
+        word = "skipped" if status == "skip" else "error"
+        lines.append(f"  {count} cell{'s' if count != 1 else ''} {word}: {reason}")
+        lines += [f"    {case}: {', '.join(pys)}" for case, pys in sorted(by_case.items())]
+    return "\n".join(lines)
+
+
 def cell(r: Result) -> str:
     """One engine's verdict on one case, in a few words (the engine matrix)."""
     if r.status == "refused":
@@ -172,6 +233,7 @@ def to_json_report(results: Sequence[Result]) -> str:
         },
         "results": [to_plain(r) for r in results],
         "matrix": dict(zip(("header", "rows"), matrix_rows(results), strict=True)),
+        "coverage": coverage(results),
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 

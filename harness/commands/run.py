@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         print(text, file=human)
     print(file=human)
     print(report.summary_by_case(results), file=human)
+    print(file=human)
+    print(report.coverage_text(results), file=human)
     if args.json:
         doc = report.to_json_report(results)
         if args.json == "-":

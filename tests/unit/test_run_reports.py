@@ -95,3 +95,17 @@ def test_shards_split_the_work_deterministically_and_completely(corpus, tmp_path
 def test_usage_errors_exit_two(corpus, capsys, args, message):
     assert main(["run", "--cases-dir", str(corpus), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_summary_states_coverage_and_why_each_cell_did_not_run(corpus, capsys, tmp_path):
+    (corpus / "d-later").mkdir()
+    (corpus / "d-later" / "case.toml").write_text('python = ">=3.99"\n' + PASSING)
+    report = tmp_path / "r.json"
+    assert run(corpus, "a-pass", "d-later", "--json", str(report)) == 0
+    out = capsys.readouterr().out
+    assert "coverage: 1/2 case x interpreter cells run (50.0%)" in out
+    assert "1 cell skipped: the case supports Python >=3.99" in out
+    assert "    d-later: " in out
+    cov = json.loads(report.read_text())["coverage"]
+    assert (cov["cells"], cov["run"]) == (2, 1)
+    assert [(c["case"], c["status"]) for c in cov["not_run"]] == [("d-later", "skip")]
