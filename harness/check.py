@@ -13,6 +13,7 @@ checked elsewhere (`harness.engine.invariants`), for the harness's own planner o
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ RULES = {
     "A3": "one metadata copy",
     "A4": "sys.path hygiene",
     "A5": "flat differential",
+    "A6": "console scripts resolve",
+    "A7": "no stale bytecode",
+    "A8": "merge conflicts reported",
     "plan": "plan invariant",
     "premise": "premise guard",
     "import": "real import",
@@ -101,6 +105,40 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class ScriptRun:
+    """One `bin/<name>` console script resolved through its own code, the call left out."""
+
+    name: str
+    status: str  # resolved, error, unparsed (not Python / no final call), missing
+    object: str | None = None  # what it would call, `module.qualname`
+    object_file: str | None = None  # realpath of the code that object runs
+    module: str | None = None  # the claimed entry point's module
+    module_file: str | None = None  # realpath of that module as the script imported it
+    error: str | None = None  # "Type: message"
+
+
+@dataclass(frozen=True)
+class CachedBytecode:
+    """A `__pycache__/X.*.pyc` in a real directory of site-packages and the `X.py` beside it."""
+
+    path: str  # site-packages relative
+    source: str  # site-packages relative `.py` it is the cache of
+    pyc_owners: tuple[str, ...]  # wheels shipping these bytes at this path (empty: none)
+    source_owners: tuple[str, ...]  # wheels shipping the source's bytes (empty: none)
+    header: str  # fresh, stale or unknown: the .pyc header against the source on disk
+
+
+@dataclass(frozen=True)
+class SharedPath:
+    """A site-packages path two wheels ship differently, physically present in a real
+    directory of the venv: a conflict some merge resolved, which the engine must report."""
+
+    path: str  # site-packages relative
+    wheels: tuple[str, ...]  # wheel order
+    kind: str  # distinct (different bytes) or file_to_directory (a file in one, a dir in another)
+
+
+@dataclass(frozen=True)
 class Observation:
     """A venv reduced to plain values: what is on disk and what runtime does."""
 
@@ -118,6 +156,9 @@ class Observation:
     prefix_owners: Mapping[str, str | None] = field(default_factory=dict)  # label of its data tree
     scripts: Mapping[str, bool] = field(default_factory=dict)  # bin/<name> exists, executable
     script_owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # whose entry point
+    script_runs: Mapping[str, ScriptRun] = field(default_factory=dict)  # every script in bin/
+    bytecode: tuple[CachedBytecode, ...] = ()  # in real directories of site-packages
+    shared_paths: tuple[SharedPath, ...] = ()  # conflicts a merge resolved on disk
 
 
 # --------------------------------------------------------------------------- module names
@@ -354,8 +395,9 @@ def check_a3(obs: Observation, wheels: Sequence[WheelFacts]) -> list[Finding]:
     return findings
 
 
-def check_a4(obs: Observation) -> list[Finding]:
-    """A4: the venv's site-packages precedes every fallback entry; no duplicate realpaths."""
+def check_a4(obs: Observation, order: Sequence[str] = ()) -> list[Finding]:
+    """A4: the venv's site-packages precedes every fallback entry, fallbacks follow wheel
+    order (`order`: labels, the wheels' own order), and no real path appears twice."""
     findings = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(obs.sys_path):
@@ -380,6 +422,37 @@ def check_a4(obs: Observation) -> list[Finding]:
                     wheels=tuple(labels),
                 )
             )
+    findings += _fallback_order(obs, seen, order)
+    return findings
+
+
+def _fallback_order(
+    obs: Observation, seen: Mapping[str, int], order: Sequence[str]
+) -> list[Finding]:
+    """Fallback entries on sys.path in wheel order: a later wheel's fallback before an earlier
+    wheel's would let it win every name both ship, the reverse of "later wins"."""
+    rank = {label: i for i, label in enumerate(order)}
+    on_path = sorted(
+        (seen[root], min(rank[label] for label in ranked), root, labels)
+        for root, labels in obs.fallback_roots.items()
+        if root in seen and (ranked := [label for label in labels if label in rank])
+    )
+    findings = []
+    latest: tuple[int, str, tuple[str, ...]] | None = None  # highest wheel rank seen so far
+    for pos, wheel, root, labels in on_path:
+        if latest is not None and wheel < latest[0]:
+            findings.append(
+                Finding(
+                    "A4",
+                    root,
+                    f"fallback of {', '.join(labels)} (sys.path entry {pos}) comes after the "
+                    f"fallback of {', '.join(latest[2])}, a later wheel (entry {seen[latest[1]]}): "
+                    "fallbacks must follow wheel order",
+                    wheels=(*labels, *latest[2]),
+                )
+            )
+        if latest is None or wheel > latest[0]:
+            latest = (wheel, root, labels)
     return findings
 
 
@@ -428,6 +501,105 @@ def check_a5(
                     rule="expect-flat",
                     subject=declared.module,
                     message="declared as a difference from flat, but this engine agrees with flat",
+                )
+            )
+    return findings
+
+
+def check_a6(obs: Observation, flat: Observation | None) -> list[Finding]:
+    """A6: every console script in bin/ resolves its entry point (module imported, dotted
+    attribute walked, nothing called), and the code it reaches is the claimed wheel's.
+
+    A script that cannot resolve is excused only when the flat install's script of the same
+    name cannot either (a dependency the case does not ship). The claimed wheel is the one
+    whose entry point the script's text runs (`observe.script_owners`); ownership of the
+    entry point module's file (else the resolved object's) is by RECORD content.
+    """
+    findings = []
+    for name, run in sorted(obs.script_runs.items()):
+        if run.status in ("unparsed", "missing"):
+            continue
+        claimed = obs.script_owners.get(name, ())
+        if run.status != "resolved":
+            theirs = flat.script_runs.get(name) if flat is not None else None
+            if theirs is not None and theirs.status != "resolved":
+                continue  # a flat install's script cannot resolve either
+            findings.append(
+                Finding(
+                    "A6",
+                    f"bin/{name}",
+                    "the console script cannot resolve its entry point"
+                    + (" (the flat install's can)" if theirs is not None else ""),
+                    runtime=run.error or run.status,
+                    wheels=tuple(claimed),
+                )
+            )
+            continue
+        reached = run.module_file or run.object_file
+        owner = obs.owner_of(reached) if reached else None
+        if claimed and owner is not None and not set(owner.labels) & set(claimed):
+            findings.append(
+                Finding(
+                    "A6",
+                    f"bin/{name}",
+                    f"the script runs the entry point of {', '.join(claimed)}, but its code "
+                    f"resolves to {owner.label}'s",
+                    runtime=f"{run.object} in {_owner_text(owner, reached)}",
+                    wheels=tuple(dict.fromkeys([*claimed, *owner.labels])),
+                )
+            )
+    return findings
+
+
+def check_a7(obs: Observation) -> list[Finding]:
+    """A7: no bytecode in a real directory of site-packages is the cache of a source it was
+    not compiled from: a `.pyc` one wheel ships beside an `X.py` whose bytes only another wheel
+    ships, or a `.pyc` no wheel ships whose header no longer matches the source on disk."""
+    findings = []
+    for b in obs.bytecode:
+        if b.pyc_owners and b.source_owners and not set(b.pyc_owners) & set(b.source_owners):
+            findings.append(
+                Finding(
+                    "A7",
+                    b.path,
+                    f"bytecode shipped by {', '.join(b.pyc_owners)} sits beside {b.source}, whose "
+                    f"bytes are {', '.join(b.source_owners)}'s: it was compiled from another source",
+                    wheels=(*b.pyc_owners, *b.source_owners),
+                )
+            )
+        elif not b.pyc_owners and b.header == "stale":
+            findings.append(
+                Finding(
+                    "A7",
+                    b.path,
+                    f"bytecode no wheel ships is stale against {b.source} (its header records "
+                    "another source)",
+                    wheels=b.source_owners,
+                )
+            )
+    return findings
+
+
+def check_a8(obs: Observation, reports: Sequence[str] | None) -> list[Finding]:
+    """A8: every shared-file conflict a merge resolved on disk is reported by the engine.
+
+    `reports` is what the engine said while building (its warnings); None when the engine
+    is not one whose reports the harness receives (a third-party adapter): nothing to judge.
+    """
+    if reports is None:
+        return []
+    findings = []
+    for shared in obs.shared_paths:
+        named = re.compile(rf"(?<![\w./-]){re.escape(shared.path)}(?![\w./-])")
+        if not any(named.search(r) for r in reports):
+            findings.append(
+                Finding(
+                    "A8",
+                    shared.path,
+                    f"{', '.join(shared.wheels)} ship this path differently "
+                    f"({shared.kind.replace('_', ' ')}) and the venv holds one version in a real "
+                    "directory, but the engine reported no conflict naming it",
+                    wheels=shared.wheels,
                 )
             )
     return findings

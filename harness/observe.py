@@ -4,14 +4,16 @@
 harness's own engines, an adapter's (uv, pex) or a venv an engine author built by hand are
 observed the same way. Ownership comes from content (`harness.ownership`), site-packages and
 sys.path from the probe running in the venv's own interpreter, fallbacks from the sys.path
-entries that hold a wheel's dist-info, console scripts from the `bin/` files themselves.
+entries that hold a wheel's dist-info, console scripts from the `bin/` files themselves (each
+resolved through its own code by the probe), bytecode and resolved conflicts from what sits in
+the real directories of site-packages against what the wheels' RECORD says.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness import check
@@ -20,7 +22,7 @@ from harness.errors import HarnessError
 from harness.expectations import CaseSpec
 from harness.model import PreparedWheel, WheelFacts
 from harness.ownership import Ownership, read_wheel_record
-from harness.runtime import ProbeReport, run_probe
+from harness.runtime import ProbeReport, resolve_scripts, run_probe
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,32 @@ def observe_venv(
     site = _site_packages(venv, python)
     view = concrete_view(Path(site), extension_suffixes=facts.suffixes)
     all_names = sorted(set(names) | set(view.names))
+    # Bytecode is listed before the probe runs (it runs with -B: it writes none); the ones no
+    # wheel ships are checked by the target interpreter, which is what would load them.
+    bytecode = _bytecode(Path(site), facts.ownership)
+    unshipped = [b for b in bytecode if not b.pyc_owners]
     report = run_probe(
         python,
         resolve=all_names,
         imports=list(spec.imports),
         env=dict(spec.env),
         resolve_after_import=bool(spec.imports),
+        bytecode=[
+            {"pyc": os.path.join(site, b.path), "source": os.path.join(site, b.source)}
+            for b in unshipped
+        ],
     )
+    headers = {os.path.relpath(h.pyc, site).replace(os.sep, "/"): h.header for h in report.bytecode}
+    bytecode = [replace(b, header=headers.get(b.path, b.header)) for b in bytecode]
     ownership = facts.ownership
+    bin_dir = venv / "bin"
+    script_names = sorted(
+        {cs.name for w in facts.wheels for cs in w.console_scripts}
+        | {c.name for c in spec.console_scripts}
+    )
+    owners_of_scripts = {
+        name: script_owners(bin_dir / name, name, facts.wheels) for name in script_names
+    }
     sys_path = tuple(e.realpath for e in report.sys_path if e.exists)
     fallbacks = {
         entry: labels
@@ -118,11 +138,143 @@ def observe_venv(
             cs.name: os.access(os.path.join(venv, "bin", cs.name), os.X_OK)
             for cs in spec.console_scripts
         },
-        script_owners={
-            cs.name: script_owners(venv / "bin" / cs.name, cs.name, facts.wheels)
-            for cs in spec.console_scripts
-        },
+        script_owners=owners_of_scripts,
+        script_runs=_script_runs(python, bin_dir, owners_of_scripts, facts.wheels, spec),
+        bytecode=tuple(bytecode),
+        shared_paths=_shared_paths(Path(site), facts),
     )
+
+
+def _script_runs(
+    python: Path,
+    bin_dir: Path,
+    owners: Mapping[str, tuple[str, ...]],
+    wheels: Sequence[WheelFacts],
+    spec: CaseSpec,
+) -> dict[str, check.ScriptRun]:
+    """Every console script some wheel declares that `bin/` holds, resolved by the probe."""
+    by_label = {w.label: w for w in wheels}
+    requests = []
+    for name, claimed in owners.items():
+        path = bin_dir / name
+        if not path.is_file():
+            continue
+        module = next(
+            (
+                cs.module
+                for label in claimed
+                for cs in by_label[label].console_scripts
+                if cs.name == name
+            ),
+            None,
+        )
+        requests.append({"name": name, "path": str(path), "module": module})
+    found = resolve_scripts(python, requests, env=dict(spec.env))
+    return {
+        r.name or "": check.ScriptRun(
+            name=r.name or "",
+            status=r.status,
+            object=r.object,
+            object_file=r.object_file,
+            module=r.module,
+            module_file=r.module_file,
+            error=f"{r.error.type}: {r.error.message}" if r.error else None,
+        )
+        for r in found
+    }
+
+
+def cached_source(name: str) -> str | None:
+    """The source file name a `__pycache__` entry caches: `mod.cpython-311.pyc` and
+    `mod.cpython-311.opt-2.pyc` -> `mod.py`, `api.v1.cpython-311.pyc` -> `api.v1.py`; None for
+    a name without a cache tag. (Restated here from PEP 3147/488, not taken from the engine.)"""
+    if not name.endswith(".pyc"):
+        return None
+    parts = name[: -len(".pyc")].split(".")
+    if len(parts) > 1 and parts[-1].startswith("opt-") and parts[-1] != "opt-":
+        parts = parts[:-1]
+    if len(parts) < 2 or not all(parts):
+        return None
+    return ".".join(parts[:-1]) + ".py"
+
+
+def _bytecode(site: Path, ownership) -> list[check.CachedBytecode]:
+    """Every `.pyc` in a real `__pycache__` of a real directory of site-packages (symlinked
+    directories belong to one wheel's tree: nothing there was overlaid), beside its source.
+    `header` is left `unknown`: the target interpreter checks the ones no wheel ships."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(site):
+        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
+        if os.path.basename(dirpath) != "__pycache__":
+            continue
+        package = Path(dirpath).parent
+        for name in sorted(filenames):
+            pyc = Path(dirpath) / name
+            source_name = cached_source(name)
+            if source_name is None or pyc.is_symlink():
+                continue
+            source = package / source_name
+            if not source.is_file():
+                continue  # no source beside it: nothing it can be stale against
+            pyc_owner = ownership(os.path.realpath(pyc))
+            source_owner = ownership(os.path.realpath(source))
+            found.append(
+                check.CachedBytecode(
+                    path=pyc.relative_to(site).as_posix(),
+                    source=source.relative_to(site).as_posix(),
+                    pyc_owners=pyc_owner.labels if pyc_owner else (),
+                    source_owners=source_owner.labels if source_owner else (),
+                    header="unknown",
+                )
+            )
+    return found
+
+
+def _shared_paths(site: Path, facts: Facts) -> tuple[check.SharedPath, ...]:
+    """Paths two wheels ship differently (different bytes, or a file in one and a directory
+    in the other), from RECORD, that sit physically in a real directory of the venv: a merge
+    resolved them. Earlier versions of a distribution given twice are left out (the contract
+    supersedes them: their files never meet the later version's)."""
+    last_version = {}
+    for record in facts.ownership.records:
+        last_version[record.name] = record.version
+    rank = {}
+    digests: dict[str, dict[str, tuple[str, str]]] = {}
+    for i, record in enumerate(facts.ownership.records):
+        if record.version != last_version[record.name]:
+            continue
+        rank[record.label] = i
+        for row in record.rows:
+            if row.where == "site-packages":
+                digests.setdefault(row.path, {})[record.label] = (row.algorithm, row.digest)
+    dirs: dict[str, set[str]] = {}
+    for path, by_label in digests.items():
+        segments = path.split("/")
+        for i in range(1, len(segments)):
+            dirs.setdefault("/".join(segments[:i]), set()).update(by_label)
+    found = []
+    for path in sorted(set(digests) | set(dirs)):
+        files = digests.get(path, {})
+        if len(set(files.values())) >= 2:
+            kind, labels = "distinct", set(files)
+        elif files and dirs.get(path, set()) - set(files):
+            kind, labels = "file_to_directory", set(files) | dirs[path]
+        else:
+            continue
+        if _physical(site, path):
+            found.append(check.SharedPath(path, tuple(sorted(labels, key=rank.get)), kind))
+    return tuple(found)
+
+
+def _physical(site: Path, path: str) -> bool:
+    """`path` exists in site-packages, and neither it nor any directory above it (below
+    site-packages) is a symlink: it was written into a real directory, not projected."""
+    current = site
+    for part in path.split("/"):
+        current = current / part
+        if current.is_symlink():
+            return False
+    return os.path.lexists(current)
 
 
 def script_owners(path: Path, name: str, wheels: Sequence[WheelFacts]) -> tuple[str, ...]:
@@ -193,4 +345,11 @@ def _count_symlinks(root: Path) -> int:
     return count
 
 
-__all__ = ["Facts", "observe_venv", "script_owners", "site_packages_of", "wheel_facts"]
+__all__ = [
+    "Facts",
+    "cached_source",
+    "observe_venv",
+    "script_owners",
+    "site_packages_of",
+    "wheel_facts",
+]

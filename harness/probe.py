@@ -16,6 +16,12 @@ Two modes per module:
   import line) is reported from that module object, because a real import would return it.
 - *import* runs `importlib.import_module` for the names a case marks.
 
+Console scripts (`scripts`) are resolved through their own code without being run: the script's
+source is parsed, its final `sys.exit(TARGET())` (or `raise SystemExit(TARGET())`) becomes
+"capture TARGET and stop", and the rest runs as written, so whatever the wrapper does to find
+its entry point (import the module, walk a dotted attribute) happens for real and only the call
+is left out. Package code of the entry point's module runs (it is imported).
+
 Package code may print: file descriptor 1 is pointed at stderr while the probe runs, and the
 report goes to a saved duplicate of the original stdout. The probe ends with `os._exit` after
 flushing, so threads or atexit hooks started by imported packages cannot hang or alter it.
@@ -26,6 +32,7 @@ import sys
 # First statement after `import sys`: what start-up (site, .pth import lines) already imported.
 MODULES_AT_START = sorted(sys.modules)
 
+import ast  # noqa: E402
 import contextlib  # noqa: E402
 import importlib  # noqa: E402
 import importlib.machinery  # noqa: E402
@@ -35,7 +42,15 @@ import os  # noqa: E402
 import re  # noqa: E402
 
 SCHEMA_VERSION = 1
-_REQUEST_KEYS = ("resolve", "import", "env", "distributions", "resolve_after_import")
+_REQUEST_KEYS = (
+    "resolve",
+    "import",
+    "env",
+    "distributions",
+    "resolve_after_import",
+    "scripts",
+    "bytecode",
+)
 _NOT_FOUND = "not-found"
 _STARTUP_MODULES = frozenset(MODULES_AT_START)
 
@@ -343,6 +358,168 @@ def import_record(name: str) -> "dict":
     return _module_record(name, "import", module, preloaded=preloaded)
 
 
+# --------------------------------------------------------------------------- console scripts
+
+
+class _Resolved(BaseException):
+    """Raised in place of the entry point's call: carries the resolved object out."""
+
+    def __init__(self, target: object) -> None:
+        BaseException.__init__(self)
+        self.target = target
+
+
+def _capture(target: object) -> None:
+    raise _Resolved(target)
+
+
+def _exit_call(node: object) -> "object | None":
+    """`sys.exit(F())` / `exit(F())` / `SystemExit(F())` with F called without arguments: the
+    inner call node, else None."""
+    if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+        return None
+    func = node.func
+    is_exit = (
+        isinstance(func, ast.Attribute)
+        and func.attr == "exit"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "sys"
+    ) or (isinstance(func, ast.Name) and func.id in ("exit", "SystemExit"))
+    inner = node.args[0]
+    if is_exit and isinstance(inner, ast.Call) and not inner.args and not inner.keywords:
+        return inner
+    return None
+
+
+def script_code(source: str, path: str) -> "object | None":
+    """The script compiled with its last `sys.exit(F())` turned into `__harness_capture__(F)`;
+    None when it is not Python or has no such call (a binary launcher, a shell script)."""
+    try:
+        tree = ast.parse(source, path)
+    except (SyntaxError, ValueError):
+        return None
+    found = None
+    for node in ast.walk(tree):
+        inner = _exit_call(node)
+        if inner is not None and (
+            found is None or (node.lineno, node.col_offset) > (found[0].lineno, found[0].col_offset)
+        ):
+            found = (node, inner)
+    if found is None:
+        return None
+    node, inner = found
+    node.func = ast.Name(id="__harness_capture__", ctx=ast.Load())
+    node.args = [inner.func]
+    ast.fix_missing_locations(tree)
+    return compile(tree, path, "exec")
+
+
+def _object_file(target: object) -> "str | None":
+    """The file whose code the resolved object runs: a function's (or method's) code file, a
+    class's module file; None for other objects (an instance: see `module_file`)."""
+    func = getattr(target, "__func__", target)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        return realpath(code.co_filename)
+    if isinstance(target, type):
+        module = sys.modules.get(getattr(target, "__module__", None) or "")
+        return realpath(getattr(module, "__file__", None))
+    return None
+
+
+def _describe(target: object) -> str:
+    module = getattr(target, "__module__", None)
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    if name is None:
+        return "<{} object>".format(type(target).__name__)
+    return "{}.{}".format(module, name) if module else str(name)
+
+
+def script_record(request: "dict") -> "dict":
+    """Resolve one console script (see the module docstring); never raises."""
+    name, path, module = request.get("name"), request.get("path"), request.get("module")
+    record = {
+        "name": name,
+        "path": path,
+        "module": module,
+        "status": "error",
+        "object": None,
+        "object_file": None,
+        "module_file": None,
+        "error": None,
+    }
+    try:
+        with open(str(path), "rb") as stream:
+            source = stream.read().decode("utf-8", "replace")
+    except OSError as exc:
+        record.update(status="missing", error=_error(exc))
+        return record
+    code = script_code(source, str(path))
+    if code is None:
+        record["status"] = "unparsed"
+        return record
+    saved_argv = sys.argv
+    sys.argv = [str(path)]
+    namespace = {
+        "__name__": "__main__",
+        "__file__": str(path),
+        "__builtins__": __builtins__,
+        "__harness_capture__": _capture,
+    }
+    try:
+        exec(code, namespace)
+    except _Resolved as resolved:
+        record.update(
+            status="resolved",
+            object=_describe(resolved.target),
+            object_file=_object_file(resolved.target),
+        )
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit from package code is an error too
+        record["error"] = _error(exc)
+    else:
+        record["error"] = {"type": "RuntimeError", "message": "the script ended without a call"}
+    finally:
+        sys.argv = saved_argv
+    if module:
+        loaded = sys.modules.get(module)
+        record["module_file"] = realpath(getattr(loaded, "__file__", None))
+    return record
+
+
+# --------------------------------------------------------------------------- bytecode
+
+
+def bytecode_header(pyc: str, source: str) -> str:
+    """`fresh`, `stale` or `unknown`: a `.pyc` header (PEP 552) against the source on disk, as
+    this interpreter would validate it. Timestamp pycs compare the source's mtime and size;
+    hash-based ones (checked or not) the source's hash, computed here only when the pyc's magic
+    number is this interpreter's (the hash is keyed by it)."""
+    try:
+        with open(pyc, "rb") as stream:
+            head = stream.read(16)
+        st = os.stat(source)
+    except OSError:
+        return "unknown"
+    if len(head) < 16:
+        return "stale"
+    flags = int.from_bytes(head[4:8], "little")
+    if flags == 0:
+        mtime = int.from_bytes(head[8:12], "little")
+        size = int.from_bytes(head[12:16], "little")
+        fresh = mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
+        return "fresh" if fresh else "stale"
+    if head[:4] != importlib.util.MAGIC_NUMBER:
+        return "unknown"
+    try:
+        with open(source, "rb") as stream:
+            digest = importlib.util.source_hash(stream.read())
+    except OSError:
+        return "unknown"
+    return "fresh" if head[8:16] == digest else "stale"
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -434,6 +611,17 @@ def read_request(text: str) -> "dict":
     for key in ("resolve", "import"):
         if not isinstance(request.get(key, []), list):
             raise ValueError("request[{!r}] must be a list of dotted names".format(key))
+    scripts = request.get("scripts", [])
+    if not isinstance(scripts, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("path"), str) for s in scripts
+    ):
+        raise ValueError("request['scripts'] must be a list of objects with a string 'path'")
+    pairs = request.get("bytecode", [])
+    if not isinstance(pairs, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("pyc"), str) and isinstance(b.get("source"), str)
+        for b in pairs
+    ):
+        raise ValueError("request['bytecode'] must be a list of {'pyc': str, 'source': str}")
     return request
 
 
@@ -460,12 +648,22 @@ def run(request: "dict", removed_script_dir: "str | None" = None) -> "dict":
         "modules_at_start": MODULES_AT_START,
         "modules_after_resolve": modules_after_resolve,
         "distributions": distributions_report() if request.get("distributions", True) else [],
+        "bytecode": [
+            {
+                "pyc": b["pyc"],
+                "source": b["source"],
+                "header": bytecode_header(b["pyc"], b["source"]),
+            }
+            for b in request.get("bytecode", [])
+        ],
     }
     if not after_import:
         for name in dict.fromkeys(request.get("import", [])):
             modules.append(import_record(name))
     modules.sort(key=lambda m: (str(m["name"]), m["mode"]))
     report["modules"] = modules
+    # Last: resolving a script imports its entry point's module (package code runs).
+    report["scripts"] = [script_record(s) for s in request.get("scripts", [])]
     return report
 
 

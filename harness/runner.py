@@ -250,7 +250,8 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
         findings = list(premise_findings)
         if built.plan is not None and engine in ENGINES:
             findings += _plan_findings(facts.wheels, built.plan)
-        findings += judge(obs, flat_obs, facts, scoped, names, built.plan)
+        reports = built.warnings if built.own else None
+        findings += judge(obs, flat_obs, facts, scoped, names, built.plan, reports)
         result = _result(case.name, version, engine, findings, t0, expected_to_fail)
         results.append(
             replace(
@@ -271,19 +272,25 @@ def judge(
     spec: CaseSpec | None,
     names: Iterable[str],
     explain: Plan | None = None,
+    reports: Sequence[str] | None = None,
 ) -> list[check.Finding]:
-    """A1–A5 and the case's expectations, from observations alone (pure).
+    """A1–A8 and the case's expectations, from observations alone (pure).
 
     `spec` is already narrowed to the engine (`CaseSpec.for_engine`); without a case (None)
     A5 and the expectations do not run and every loss against flat is an A2 finding. `explain`
     is the engine's own plan, when it has one: it explains findings, never excuses them.
+    `reports` is what the engine said while building (the harness's own engines' warnings):
+    A8 judges that every conflict a merge resolved is among them; None (an adapter) skips A8.
     """
     findings = check.check_a1(obs)
     findings += check.check_a2(obs, flat, facts.shipped, spec, explain)
     findings += check.check_a3(obs, facts.wheels)
-    findings += check.check_a4(obs)
+    findings += check.check_a4(obs, [w.label for w in facts.wheels])
     if spec is not None and flat is not None:
         findings += check.check_a5(obs, flat, set(names), spec)
+    findings += check.check_a6(obs, flat)
+    findings += check.check_a7(obs)
+    findings += check.check_a8(obs, reports)
     if spec is not None:
         findings += check.check_expectations(obs, spec, facts.wheels, explain)
     return findings
@@ -298,6 +305,7 @@ class Built:
     plan: Plan | None = None  # the harness's own engines: their plan, for explanations
     warnings: tuple[str, ...] = ()
     refusal: str | None = None
+    own: bool = False  # a harness engine: its warnings are its whole report (A8 reads them)
 
 
 def build_flat(prepared: Sequence[PreparedWheel], interp: Interpreter, out: Path) -> Path:
@@ -325,7 +333,7 @@ def build_engine(
             asm = assemble(prepared, interp, out, engine=engine, policy="warning")
         except PlanError as exc:
             return Built(None, refusal=f"the planner refused: {exc}")
-        return Built(asm.venv.path, asm.venv.python, asm.plan, tuple(asm.warnings))
+        return Built(asm.venv.path, asm.venv.python, asm.plan, tuple(asm.warnings), own=True)
     from harness import adapters
 
     request = adapters.make_request(

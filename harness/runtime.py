@@ -62,6 +62,34 @@ class ModuleReport:
 
 
 @dataclass(frozen=True)
+class ScriptReport:
+    """One console script resolved through its own code, its entry point's call left out.
+
+    `status`: `resolved` (the object it would call was reached), `error` (resolving raised:
+    the module does not import, an attribute is missing), `unparsed` (not Python, or no final
+    `sys.exit(F())` to stop at: nothing can be said), `missing` (the file cannot be read).
+    """
+
+    name: str | None
+    path: str | None
+    module: str | None  # the entry point module the caller expects it to import
+    status: str
+    object: str | None  # `module.qualname` of the resolved object
+    object_file: str | None  # realpath of the code it runs (functions, methods, classes)
+    module_file: str | None  # realpath of `module` as imported while resolving
+    error: ErrorReport | None
+
+
+@dataclass(frozen=True)
+class BytecodeReport:
+    """A `.pyc` header checked by the target interpreter against the source on disk."""
+
+    pyc: str
+    source: str
+    header: str  # fresh | stale | unknown (hash-based with another interpreter's magic)
+
+
+@dataclass(frozen=True)
 class PathEntry:
     """One `sys.path` entry as the interpreter has it after start-up."""
 
@@ -118,6 +146,8 @@ class ProbeReport:
     modules_after_resolve: tuple[str, ...]
     distributions: tuple[DistributionReport, ...]
     modules: tuple[ModuleReport, ...]  # sorted by (name, mode)
+    scripts: tuple[ScriptReport, ...] = ()  # request order
+    bytecode: tuple[BytecodeReport, ...] = ()  # request order
 
     def module(self, name: str, mode: str | None = None) -> ModuleReport:
         """The report for `name`; without `mode`, the import-mode one wins if both exist."""
@@ -160,6 +190,20 @@ def _module(data: Mapping[str, Any]) -> ModuleReport:
     )
 
 
+def _script(data: Mapping[str, Any]) -> ScriptReport:
+    error = data["error"]
+    return ScriptReport(
+        name=data["name"],
+        path=data["path"],
+        module=data["module"],
+        status=data["status"],
+        object=data["object"],
+        object_file=data["object_file"],
+        module_file=data["module_file"],
+        error=None if error is None else ErrorReport(type=error["type"], message=error["message"]),
+    )
+
+
 def parse_report(data: Mapping[str, Any]) -> ProbeReport:
     """The probe's JSON object as a `ProbeReport`; a wrong shape is a `ProbeError`."""
     if data.get("schema") != SCHEMA_VERSION:
@@ -193,6 +237,8 @@ def parse_report(data: Mapping[str, Any]) -> ProbeReport:
             modules_after_resolve=tuple(data["modules_after_resolve"]),
             distributions=tuple(DistributionReport(**d) for d in data["distributions"]),
             modules=tuple(_module(m) for m in data["modules"]),
+            scripts=tuple(_script(s) for s in data.get("scripts", ())),
+            bytecode=tuple(BytecodeReport(**b) for b in data.get("bytecode", ())),
         )
     except (KeyError, TypeError) as exc:
         raise ProbeError(
@@ -229,6 +275,8 @@ def run_probe(
     timeout: float = 300,
     distributions: bool = True,
     resolve_after_import: bool = False,
+    scripts: Sequence[Mapping[str, str | None]] = (),
+    bytecode: Sequence[Mapping[str, str]] = (),
 ) -> ProbeReport:
     """Run the probe in `python` (a venv's `bin/python`, not resolved: the symlink is the venv).
 
@@ -236,6 +284,10 @@ def run_probe(
     after the resolve pass — or, with `resolve_after_import`, before it, so that packages whose
     `__init__` rewrites `__path__` (pkgutil.extend_path) resolve their children through the
     real `__path__` (merge-engine.md §5: such packages need a real import). `env` is applied to the subprocess (the request carries it for the record).
+    `scripts` (`{"name", "path", "module"}`) are resolved last, through their own code, without
+    calling the entry point (docs/probe-schema.md); that imports the entry point modules.
+    `bytecode` (`{"pyc", "source"}`) headers are checked against their sources by the target
+    interpreter itself (its magic number keys hash-based pycs).
     """
     # Absolute before use: the probe runs in a temporary working directory, where a path
     # relative to the caller's (`./v/bin/python`) names nothing. Not resolved: the symlink is
@@ -247,6 +299,8 @@ def run_probe(
         "env": dict(env or {}),
         "distributions": distributions,
         "resolve_after_import": resolve_after_import,
+        "scripts": [dict(s) for s in scripts],
+        "bytecode": [dict(b) for b in bytecode],
     }
     command = [str(python), "-E", "-s", str(PROBE_SCRIPT)]
     with tempfile.TemporaryDirectory(prefix="harness-probe-") as workdir:
@@ -298,6 +352,39 @@ def run_probe(
 
 def venv_python(venv: Path) -> Path:
     """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist, as an absolute path
+def resolve_scripts(
+    python: Path,
+    scripts: Sequence[Mapping[str, str | None]],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> tuple[ScriptReport, ...]:
+    """Each console script resolved in a probe of its own: resolving imports the entry point's
+    module, so one script's imports cannot change another's answer, and a module that kills
+    its interpreter costs that script only (reported as an `error`)."""
+    found = []
+    for script in scripts:
+        try:
+            report = run_probe(
+                python, env=env, timeout=timeout, distributions=False, scripts=[script]
+            )
+            found.append(report.scripts[0])
+        except ProbeError as exc:
+            found.append(
+                ScriptReport(
+                    name=script.get("name"),
+                    path=script.get("path"),
+                    module=script.get("module"),
+                    status="error",
+                    object=None,
+                    object_file=None,
+                    module_file=None,
+                    error=ErrorReport(type="ProbeError", message=str(exc)),
+                )
+            )
+    return tuple(found)
+
+
     (the caller's working directory is not the probe's)."""
     venv = Path(os.path.abspath(venv))
     for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
@@ -314,6 +401,7 @@ __all__ = [
     "STATUSES",
     "DistributionReport",
     "ErrorReport",
+    "BytecodeReport",
     "InterpreterReport",
     "ModuleReport",
     "PathEntry",
@@ -321,6 +409,8 @@ __all__ = [
     "ProbeReport",
     "parse_report",
     "probe_environment",
+    "ScriptReport",
     "run_probe",
     "venv_python",
+    "resolve_scripts",
 ]
