@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "new_case",
     "bench",
     "engines",
+    "cache",
 )
 
 DESCRIPTION = """\

@@ -53,18 +53,29 @@ from harness.model import InstallTree, WheelFacts
 
 __all__ = [
     "TREE_FORMAT",
+    "TREE_SUBDIRS",
     "Member",
+    "TreeFile",
     "WheelListing",
+    "file_digest",
     "file_sha256",
+    "hash_matches",
     "inspect_archive",
     "install_tree",
     "is_complete_tree",
     "read_facts",
     "read_listing",
+    "site_files",
+    "tree_dist_info",
+    "tree_files",
+    "tree_format",
     "wheel_dist_info",
 ]
 
-TREE_FORMAT = "harness-install-tree 1"  # bump when the tree layout changes: old trees rebuild
+# Bump when the tree layout changes: old trees rebuild. 2: the marker names the dist-info (so
+# RECORD is found without a directory walk), and trees of format 1 were written into at run time
+# by the interpreters that imported from them (bytecode), so none of them is trusted again.
+TREE_FORMAT = "harness-install-tree 2"
 COMPLETE_MARKER = ".complete"
 TREE_SUBDIRS = ("site-packages", "scripts", "headers", "data")
 _SCHEME_DIRS = {
@@ -247,11 +258,20 @@ def _parse_record(
     """(rows by path, row paths in RECORD order), parsed with installer: three CSV fields, a
     known hash algorithm, an integer size."""
     member = f"{dist_info}/RECORD"
-    rule = "RECORD is UTF-8 CSV with three fields per row: path, hash (`algo=value`), size"
     try:
         text = archive.read(member).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _error(wheel, member, rule, f"RECORD is not UTF-8 ({exc})") from None
+        raise _error(wheel, member, _RECORD_RULE, f"RECORD is not UTF-8 ({exc})") from None
+    return _parse_record_text(text, wheel, member)
+
+
+_RECORD_RULE = "RECORD is UTF-8 CSV with three fields per row: path, hash (`algo=value`), size"
+
+
+def _parse_record_text(
+    text: str, wheel: str, member: str
+) -> tuple[dict[str, RecordEntry], tuple[str, ...]]:
+    rule = _RECORD_RULE
     lines = [line for line in text.splitlines() if line.strip()]
     entries: dict[str, RecordEntry] = {}
     paths: list[str] = []
@@ -509,16 +529,141 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _marker_text(sha256: str) -> str:
-    return f"{TREE_FORMAT}\n{sha256}\n"
+def _marker_text(sha256: str, dist_info: str) -> str:
+    return f"{TREE_FORMAT}\n{sha256}\n{dist_info}\n"
+
+
+def _read_marker(root: Path) -> list[str] | None:
+    """[format, sha256, dist-info] of a tree's marker, or None when there is none."""
+    try:
+        return (Path(root) / COMPLETE_MARKER).read_text().split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _current(lines: list[str] | None) -> bool:
+    return (
+        lines is not None
+        and len(lines) == 4
+        and lines[0] == TREE_FORMAT
+        and lines[2].endswith(".dist-info")
+        and lines[3] == ""
+    )
 
 
 def is_complete_tree(root: Path, sha256: str) -> bool:
     """True when `root` is a finished tree of this sha256 in the current format."""
+    lines = _read_marker(root)
+    return _current(lines) and lines is not None and lines[1] == sha256
+
+
+def tree_format(root: Path) -> str | None:
+    """The format line of a tree's marker (None without a marker): `TREE_FORMAT` when current."""
+    lines = _read_marker(root)
+    return lines[0] if lines else None
+
+
+def tree_dist_info(root: Path) -> str:
+    """The dist-info directory of a complete tree, as its marker names it."""
+    root = Path(root)
+    lines = _read_marker(root)
+    if not _current(lines):
+        raise WheelError(
+            f"{root} is not a complete install tree of the current format "
+            f"({TREE_FORMAT!r}); it is rebuilt the next time its wheel is prepared"
+        )
+    assert lines is not None
+    return lines[2]
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    """One file of an install tree as RECORD lists it, routed as the unpack routed it.
+
+    `hash_name`/`hash_value`/`size` are RECORD's (None for RECORD's own row, which has none).
+    """
+
+    subdir: str  # one of TREE_SUBDIRS
+    path: str  # relative to subdir, POSIX
+    hash_name: str | None
+    hash_value: str | None
+    size: int | None
+
+    @property
+    def rel(self) -> str:
+        """The path relative to the tree root."""
+        return f"{self.subdir}/{self.path}"
+
+
+_tree_files_memo: dict[tuple[str, int, int], tuple[TreeFile, ...]] = {}
+
+
+def tree_files(root: Path, *, remember: bool = True) -> tuple[TreeFile, ...]:
+    """Every file the tree's RECORD lists, in RECORD order, routed to its subdir.
+
+    This is what a tree holds by definition: consumers (the physical merge, `cache verify`)
+    read it instead of walking the live directory, whose listing could include anything an
+    interpreter or a tool left there. Read from the tree's own RECORD and remembered per
+    process (keyed by the marker's inode and mtime: a rebuilt tree is read again);
+    `remember=False` reads RECORD again (`harness cache verify` trusts nothing it has seen).
+    """
+    root = Path(root)
+    dist_info = tree_dist_info(root)
+    marker = os.stat(root / COMPLETE_MARKER)
+    key = (str(root), marker.st_ino, marker.st_mtime_ns)
+    cached = _tree_files_memo.get(key) if remember else None
+    if cached is not None:
+        return cached
+    member = f"{dist_info}/RECORD"
+    record = root / "site-packages" / member
     try:
-        return (root / COMPLETE_MARKER).read_text() == _marker_text(sha256)
-    except (OSError, UnicodeDecodeError):
-        return False
+        text = record.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WheelError(f"install tree {root}: cannot read its RECORD {record}: {exc}") from None
+    entries, paths = _parse_record_text(text, str(root), member)
+    data_dir = dist_info.removesuffix(".dist-info") + ".data"
+    files = []
+    for path in dict.fromkeys(paths):
+        if path.endswith("/"):
+            continue  # a directory row: nothing to hold
+        entry = entries[path]
+        subdir, routed = _route(path, data_dir, str(root))
+        hash_ = entry.hash_ if path != member else None
+        files.append(
+            TreeFile(
+                subdir,
+                routed,
+                hash_.name if hash_ else None,
+                hash_.value if hash_ else None,
+                entry.size,
+            )
+        )
+    result = tuple(files)
+    _tree_files_memo[key] = result
+    return result
+
+
+def site_files(root: Path) -> tuple[str, ...]:
+    """The site-packages paths (relative, POSIX) RECORD lists for the tree at `root`, sorted."""
+    return tuple(sorted(f.path for f in tree_files(root) if f.subdir == "site-packages"))
+
+
+def hash_matches(hash_name: str, expected: str, digest: hashlib._Hash) -> bool:
+    """A RECORD hash against a digest of the bytes: urlsafe base64 without padding, or (gmsh
+    4.15.2 writes them) the same hash as hex digits."""
+    actual = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+    return actual == expected or expected.lower() == digest.hexdigest()
+
+
+def file_digest(path: Path, hash_name: str) -> tuple[hashlib._Hash, int]:
+    """(digest, size) of a file with RECORD's algorithm."""
+    digest = hashlib.new(hash_name)
+    size = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            digest.update(chunk)
+    return digest, size
 
 
 def _force_rmtree(path: Path) -> None:
@@ -563,9 +708,8 @@ def _extract(archive: zipfile.ZipFile, listing: WheelListing, into: Path) -> Non
         if entry is None or entry.hash_ is None:
             continue
         expected = entry.hash_.value
-        actual = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
-        # gmsh 4.15.2 writes hex digests: the same hash in another encoding, accepted as such.
-        if actual != expected and expected.lower() != digest.hexdigest():
+        if not hash_matches(entry.hash_.name, expected, digest):
+            actual = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
             raise _error(
                 listing.filename,
                 member.name,
@@ -611,7 +755,7 @@ def _build_tree(wheel_path: Path, wheel: str, sha256: str, trees_root: Path, fin
             _extract(archive, listing, tmp)
         _make_read_only(tmp)
         marker = tmp / COMPLETE_MARKER
-        marker.write_text(_marker_text(sha256))
+        marker.write_text(_marker_text(sha256, listing.dist_info))
         os.chmod(marker, 0o444)
         os.rename(tmp, final)
         os.chmod(final, 0o555)

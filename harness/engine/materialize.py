@@ -8,9 +8,13 @@ wrappers and `.data/data` projections; and under `<venv>/.harness/` the plan and
 later `harness check VENV` can re-read everything.
 
 Every link is relative and computed between real paths, so the install trees and the venv can
-move together. Install trees are never written to: links point at them, merges link or copy
-their files into real directories the materializer owns (0o755), so the venv can be deleted
-with a plain `shutil.rmtree` even though merged hard links share read-only inodes with the trees.
+move together. Install trees are never written to by the venv: links point at them, merges link
+or copy the files each tree's RECORD lists into real directories the materializer owns (0o755),
+so the venv can be deleted with a plain `shutil.rmtree` even though merged hard links share
+read-only inodes with the trees. Before any of that, every tree the plan uses is compiled for
+the target interpreter, once (`harness.bytecode`, under the tree's lock), so neither the venv's
+start-up nor its imports ever need to write bytecode; merged directories carry that bytecode
+with their sources.
 
 The `flat` engine (the oracle) is not written here: `harness.oracle.install_flat` installs the
 wheel files with pypa/installer, so a bug in this module or in `merge_tree` cannot move the
@@ -27,10 +31,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.engine.merge import Conflict, merge_tree
+from harness.bytecode import TreeBytecode, compile_trees
+from harness.engine.merge import Conflict, MergeSource, merge_tree
 from harness.errors import MaterializeError, PolicyError
 from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
 from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
+from harness.wheel import site_files
 
 ENGINE_PTH = "_harness_engine.pth"
 MANIFEST_FORMAT = 1
@@ -248,13 +254,14 @@ def materialize(
     for label in plan.wheels:
         _tree(trees, label)
     prepare_out(out, replace)
+    bytecode = compile_trees([_tree(trees, label) for label in plan.wheels], interpreter)
     create_virtualenv(interpreter, out)
     venv = _real(out)
     site_packages = site_packages_of(venv, interpreter)
     bin_dir = venv / "bin"
     reserved_bin = frozenset(p.name for p in bin_dir.iterdir())
 
-    owners, conflicts = _write_layout(plan, trees, venv, site_packages)
+    owners, conflicts = _write_layout(plan, trees, venv, site_packages, bytecode)
     _write_console_scripts(bin_dir, plan.console_scripts, reserved_bin)
     write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
 
@@ -274,8 +281,29 @@ def materialize(
     return result
 
 
+def merge_source(
+    label: str, tree: InstallTree, root: str, bytecode: TreeBytecode | None
+) -> MergeSource:
+    """What `label` contributes to the merge of `root`: the files its RECORD lists under it and
+    the bytecode compiled for the target interpreter, never a walk of the live tree."""
+    prefix = root + "/"
+    files = [p[len(prefix) :] for p in site_files(tree.root) if p.startswith(prefix)]
+    compiled = [
+        p[len(prefix) :]
+        for p in (bytecode.site_paths() if bytecode else ())
+        if p.startswith(prefix)
+    ]
+    return MergeSource(
+        label, tree.site_packages / root, tuple(files + compiled), frozenset(compiled)
+    )
+
+
 def _write_layout(
-    plan: Plan, trees: Mapping[str, InstallTree], venv: Path, site_packages: Path
+    plan: Plan,
+    trees: Mapping[str, InstallTree],
+    venv: Path,
+    site_packages: Path,
+    bytecode: Mapping[Path, TreeBytecode | None],
 ) -> tuple[dict[str, str], list[Conflict]]:
     """merge, whole-tree, pth: projections, merges, the engine .pth, data projections."""
     for path, label in plan.projections:
@@ -290,7 +318,13 @@ def _write_layout(
         if os.path.lexists(into):
             raise MaterializeError(f"merge root `{group.root}` is written twice (or nests)")
         sources = [
-            (label, _tree(trees, label).site_packages / group.root) for label in group.contributors
+            merge_source(
+                label,
+                _tree(trees, label),
+                group.root,
+                bytecode.get(Path(_tree(trees, label).root)),
+            )
+            for label in group.contributors
         ]
         try:
             merged = merge_tree(into, sources)

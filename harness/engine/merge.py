@@ -7,8 +7,14 @@ contributions are overlaid on disk, in wheel order, into one real directory, the
 
 Rules (the contract, §3.13 and invariants 14-16):
 
-* sources are `(label, directory)` pairs overlaid in order; a missing source is skipped (a
-  platform wheel may lack the directory); each is walked with directories and files sorted;
+* sources are `(label, directory, files)` overlaid in order, where `files` are the paths under
+  the directory that the wheel's RECORD lists (plus the bytecode the harness compiled into the
+  tree on purpose, `harness.bytecode`). The live directory is never walked: what a merged
+  directory holds is a function of the wheels, not of whatever an interpreter or a tool left in
+  a tree. A source with no files is skipped (a platform wheel may lack the directory); each is
+  visited as a sorted walk would (per directory: its subdirectories, then its files, then each
+  subdirectory in turn). A listed path that is missing is an error: the tree and its RECORD
+  disagree;
 * files are hard links when the destination and the source share a file system (install trees
   are large and read-only: linking costs no bytes), copies (`copy2`, mtime kept so shipped
   bytecode stays valid) otherwise or when the kernel refuses the link; never symlinks, because a
@@ -21,6 +27,8 @@ Rules (the contract, §3.13 and invariants 14-16):
   `pkg/__pycache__/mod.*.pyc` merged from an *earlier* source is deleted: it was compiled from
   other bytes. Identical re-supply keeps it, a later source's bytecode survives, a sourceless
   `.pyc` (outside `__pycache__`) survives;
+* bytecode the harness compiled (`derived`) follows its source and is never reported as a
+  conflict itself: it is a function of its source, whose own conflict (if any) says it all;
 * sources are never modified; they may be read-only (0o444 files, 0o555 directories). Linked
   files keep the source inode's mode, which is exactly the mode the rules adopt (the later
   file's), so no chmod is ever applied to a destination file: a chmod would reach the tree.
@@ -36,7 +44,7 @@ import errno
 import os
 import shutil
 import stat
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +65,26 @@ _CHUNK = 1 << 16
 
 class MergeError(MaterializeError):
     """A source that cannot be merged as is (a symlink or special file inside it)."""
+
+
+@dataclass(frozen=True)
+class MergeSource:
+    """One contribution to a merge: `files` (POSIX paths relative to `root`) as RECORD lists them
+    under `root`, plus compiled bytecode; `derived` names the files among them that the harness
+    compiled (never reported as conflicts)."""
+
+    label: str
+    root: Path
+    files: tuple[str, ...]
+    derived: frozenset[str] = frozenset()
+
+
+def _as_source(source: MergeSource | tuple) -> MergeSource:
+    if isinstance(source, MergeSource):
+        return source
+    label, root, files, *rest = source
+    derived = frozenset(rest[0]) if rest else frozenset()
+    return MergeSource(label, Path(root), tuple(files), derived)
 
 
 @dataclass(frozen=True)
@@ -231,10 +259,16 @@ class _Merger:
             _make_dir(dest)
         self.dir_owners[rel] = label
 
-    def file(self, rel: str, label: str, index: int, source: Path, use_link: bool) -> None:
+    def file(
+        self, rel: str, label: str, index: int, source: Path, use_link: bool, derived: bool = False
+    ) -> None:
         dest = self.into / rel
         source_mode = source.lstat().st_mode
         write_is_new_bytes = True
+        if derived and dest.is_file() and not dest.is_symlink():
+            dest.unlink()  # compiled bytecode follows its source: the later one wins silently
+        elif derived and rel in self.orphaned:
+            del self.orphaned[rel]
         if dest.is_dir() and not dest.is_symlink():
             self.conflicts.append(Conflict(rel, "directory_to_file", self._previous(rel), label))
             shutil.rmtree(dest)
@@ -268,31 +302,88 @@ class _Merger:
         if compiled_from is not None:
             self.bytecode.setdefault(compiled_from, {})[rel] = index
 
-    def source(self, index: int, label: str, root: Path) -> None:
+    def source(self, index: int, source: MergeSource) -> None:
+        label, root = source.label, source.root
         if root.is_symlink():
             _refuse_special(root, label)
+        if not source.files:
+            return  # nothing listed: a platform wheel may lack the directory
         if not root.is_dir():
-            return  # missing: a platform wheel may lack the directory
+            raise MergeError(
+                f"merge source of {label}: {root} is not a directory, but {len(source.files)} "
+                f"files are listed under it (e.g. {sorted(source.files)[0]}); the install tree "
+                f"and its RECORD disagree"
+            )
         use_link = self.link
         if use_link is None:
             use_link = root.stat().st_dev == self.into.stat().st_dev
-        for current, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            base = Path(current)
-            rel_base = base.relative_to(root).as_posix()
-            prefix = "" if rel_base == "." else rel_base + "/"
-            for name in dirnames:
-                _refuse_special(base / name, label)
-                self.directory(prefix + name, label)
-            for name in sorted(filenames):
-                _refuse_special(base / name, label)
-                self.file(prefix + name, label, index, base / name, use_link)
+        self._visit(index, source, "", _nest(source.files, label), use_link)
+
+    def _visit(
+        self, index: int, source: MergeSource, prefix: str, node: dict, use_link: bool
+    ) -> None:
+        """One directory of a source, in the order a sorted top-down walk would meet it."""
+        label, root = source.label, source.root
+        dirs = sorted(name for name, child in node.items() if child is not None)
+        for name in dirs:
+            if not stat.S_ISDIR(_listed(root / (prefix + name), label).st_mode):
+                raise MergeError(
+                    f"merge source of {label}: {root / (prefix + name)} is a file, but its "
+                    "RECORD lists files under it"
+                )
+            self.directory(prefix + name, label)
+        for name in sorted(name for name, child in node.items() if child is None):
+            path = root / (prefix + name)
+            if not stat.S_ISREG(_listed(path, label).st_mode):
+                raise MergeError(f"merge source of {label}: {path} is listed as a file, it is not")
+            rel = prefix + name
+            self.file(rel, label, index, path, use_link, derived=rel in source.derived)
+        for name in dirs:
+            self._visit(index, source, prefix + name + "/", node[name], use_link)
+
+
+def _nest(files: Iterable[str], label: str) -> dict:
+    """Relative POSIX paths as a tree: name -> subtree (a directory) or None (a file)."""
+    tree: dict = {}
+    for rel in files:
+        parts = rel.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise MergeError(f"merge source of {label}: {rel!r} is not a relative path")
+        node = tree
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if child is None:
+                raise MergeError(f"merge source of {label}: {rel!r} lies under a listed file")
+            node = child
+        if isinstance(node.get(parts[-1]), dict):
+            raise MergeError(
+                f"merge source of {label}: {rel!r} is listed as a file and a directory"
+            )
+        node[parts[-1]] = None
+    return tree
+
+
+def _listed(path: Path, label: str) -> os.stat_result:
+    """lstat a listed path: missing means the tree lost a file RECORD lists; links and special
+    files are refused (`_refuse_special`)."""
+    try:
+        return _refuse_special(path, label)
+    except FileNotFoundError:
+        raise MergeError(
+            f"merge source of {label}: {path} is listed (by RECORD, or by the harness's bytecode "
+            "manifest) but missing; the install tree has changed since it was unpacked (run "
+            "`harness cache verify`)"
+        ) from None
 
 
 def merge_tree(
-    into: Path, sources: Sequence[tuple[str, Path]], *, link: bool | None = None
+    into: Path,
+    sources: Sequence[MergeSource | tuple[str, Path, Collection[str]]],
+    *,
+    link: bool | None = None,
 ) -> MergeResult:
-    """Overlay `sources` (label, directory) into the real directory `into`, in order.
+    """Overlay `sources` (label, directory, listed files) into the real directory `into`, in
+    order (a `MergeSource`, or a tuple of its fields).
 
     `link=None` hard-links when `into` and a source share a device (checked per source), `True`
     always tries a link and `False` always copies; a refused link falls back to a copy.
@@ -308,8 +399,8 @@ def merge_tree(
         )
     into.mkdir(parents=True, exist_ok=True)
     merger = _Merger(into, link)
-    for index, (label, root) in enumerate(sources):
-        merger.source(index, label, Path(root))
+    for index, source in enumerate(sources):
+        merger.source(index, _as_source(source))
     return MergeResult(
         owners=dict(sorted(merger.owners.items())),
         conflicts=tuple(merger.conflicts),
@@ -325,6 +416,7 @@ __all__ = [
     "Conflict",
     "MergeError",
     "MergeResult",
+    "MergeSource",
     "cached_source",
     "merge_tree",
 ]

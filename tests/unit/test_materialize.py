@@ -29,6 +29,8 @@ from harness.model import (
     MergeGroup,
     Plan,
 )
+from harness.wheel import TREE_FORMAT
+from harness.wheelbuilder import record_hash
 
 HOST = Interpreter(
     executable=os.path.realpath(sys.executable),
@@ -44,14 +46,25 @@ def make_tree(
     scripts: dict[str, str] | None = None,
     data: dict[str, str] | None = None,
 ) -> InstallTree:
-    """An install tree as harness.wheel leaves it: files 0o444, directories 0o555."""
+    """An install tree as harness.wheel leaves it: files 0o444, directories 0o555, a RECORD
+    listing every file (what the materializer reads instead of walking the tree) and the
+    marker naming its dist-info."""
     tree = InstallTree(root)
-    for base, files in ((tree.site_packages, site), (tree.scripts, scripts), (tree.data, data)):
+    rows = []
+    for base, files, prefix in (
+        (tree.site_packages, site, ""),
+        (tree.scripts, scripts, "made-1.0.data/scripts/"),
+        (tree.data, data, "made-1.0.data/data/"),
+    ):
         for rel, text in (files or {}).items():
             path = base / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-    tree.site_packages.mkdir(parents=True, exist_ok=True)
+            rows.append(f"{prefix}{rel},{record_hash(text.encode())},{len(text.encode())}\n")
+    record = tree.site_packages / "made-1.0.dist-info" / "RECORD"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("".join(rows) + "made-1.0.dist-info/RECORD,,\n")
+    (root / ".complete").write_text(f"{TREE_FORMAT}\n{root.name}\nmade-1.0.dist-info\n")
     for current, dirnames, filenames in os.walk(root):
         for name in filenames:
             path = Path(current) / name
@@ -99,6 +112,15 @@ def origin_of(venv: Venv, *modules: str) -> dict:
         "for m in mods}))"
     )
     return run_python(venv, code)
+
+
+def sources(owners: dict) -> dict:
+    """Owners of the wheels' own files (the bytecode the harness compiled left out)."""
+    return {rel: label for rel, label in owners.items() if "__pycache__" not in rel}
+
+
+def bytecode(owners: dict) -> dict:
+    return {rel: label for rel, label in owners.items() if "__pycache__" in rel}
 
 
 def sys_path(venv: Venv) -> list[str]:
@@ -170,7 +192,18 @@ def test_merged_directory_holds_both_wheels_as_hard_links(tmp_path: Path) -> Non
         "os.path.dirname(jwt.api_jwt.__file__), os.path.dirname(jwt.jwa.__file__)]))",
     )
     assert result == ["B", str(venv.site_packages / "jwt"), str(venv.site_packages / "jwt")]
-    assert venv.owners == {"jwt/__init__.py": "B", "jwt/api_jwt.py": "A", "jwt/jwa.py": "B"}
+    assert sources(venv.owners) == {
+        "jwt/__init__.py": "B",
+        "jwt/api_jwt.py": "A",
+        "jwt/jwa.py": "B",
+    }
+    # The bytecode compiled into each tree comes with its source (and from the same wheel).
+    tag = sys.implementation.cache_tag
+    assert bytecode(venv.owners) == {
+        f"jwt/__pycache__/__init__.{tag}.pyc": "B",
+        f"jwt/__pycache__/api_jwt.{tag}.pyc": "A",
+        f"jwt/__pycache__/jwa.{tag}.pyc": "B",
+    }
     assert venv.merge_conflicts == (Conflict("jwt/__init__.py", "distinct", "A", "B"),)
 
 
@@ -395,7 +428,7 @@ def test_venv_deletes_cleanly_and_trees_stay_read_only(tmp_path: Path) -> None:
     venv = materialize(plan, {"A": a, "B": b}, HOST, tmp_path / "v")
     origin_of(venv, "pkg.deep.a")  # let Python write its caches where it may
     before = {
-        p: (p.stat().st_mode, p.read_text())
+        p: (p.stat().st_mode, p.read_bytes())
         for tree in (a, b)
         for p in tree.root.rglob("*")
         if p.is_file()
@@ -407,7 +440,7 @@ def test_venv_deletes_cleanly_and_trees_stay_read_only(tmp_path: Path) -> None:
             assert path.is_symlink() or path.stat().st_mode & stat.S_IWUSR, path
     remove_venv(venv.path)
     assert not venv.path.exists()
-    after = {p: (p.stat().st_mode, p.read_text()) for p in before}
+    after = {p: (p.stat().st_mode, p.read_bytes()) for p in before}
     assert after == before
     assert all(stat.S_IMODE(mode) == 0o444 for mode, _ in after.values())
 
@@ -420,7 +453,7 @@ def test_state_records_plan_and_manifest(tmp_path: Path) -> None:
     assert (venv.path / ".harness/plan.json").read_text() == plan.to_json()
     raw = json.loads((venv.path / ".harness/manifest.json").read_text())
     assert raw["trees"] == {"A": "../trees/A", "B": "../trees/B"}  # relative: moves with the pair
-    assert raw["owners"] == {"pkg/__init__.py": "B", "pkg/a.py": "A", "pkg/b.py": "B"}
+    assert sources(raw["owners"]) == {"pkg/__init__.py": "B", "pkg/a.py": "A", "pkg/b.py": "B"}
     assert raw["engine"] == "merge" and raw["interpreter"]["executable"] == HOST.executable
     manifest = read_manifest(venv.path)
     assert manifest["trees"]["B"] == os.path.realpath(b.root)

@@ -39,6 +39,19 @@ def write_tree(root: Path, files: dict[str, bytes | tuple[bytes, int]]) -> Path:
     return root
 
 
+def listed(pairs) -> list[tuple[str, Path, list[str]]]:
+    """(label, root, files) for `merge_tree`: the files a test wrote under each root play the
+    part of what RECORD lists (production code never walks a live tree)."""
+    out = []
+    for label, root in pairs:
+        files = []
+        for current, _dirnames, filenames in os.walk(root):
+            for name in filenames:
+                files.append((Path(current) / name).relative_to(root).as_posix())
+        out.append((label, Path(root), sorted(files)))
+    return out
+
+
 def snapshot(root: Path) -> dict[str, tuple[int, bytes | None, int]]:
     """Mode, bytes and mtime of everything under `root`: what 'untouched' means."""
     seen: dict[str, tuple[int, bytes | None, int]] = {}
@@ -114,7 +127,7 @@ def test_later_source_overlays_earlier(tmp_path: Path, link: bool | None) -> Non
     before = {name: snapshot(tree) for name, tree in (("first", first), ("second", second))}
     into = tmp_path / "venv" / "pkg"
 
-    result = merge_tree(into, [("A", first / "pkg"), ("B", second / "pkg")], link=link)
+    result = merge_tree(into, listed([("A", first / "pkg"), ("B", second / "pkg")]), link=link)
 
     # Exactly one conflict per kind, each at the path that has it; identical bytes with only
     # finer mode differences (0o644/0o600, 0o700/0o711) are not conflicts.
@@ -169,7 +182,7 @@ def test_later_source_overlays_earlier(tmp_path: Path, link: bool | None) -> Non
 
 def test_same_file_system_links_share_the_source_inode(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "tree", {"pkg/mod.py": b"x = 1\n"})
-    result = merge_tree(tmp_path / "out", [("A", source / "pkg")])
+    result = merge_tree(tmp_path / "out", listed([("A", source / "pkg")]))
     merged = tmp_path / "out" / "mod.py"
     assert merged.stat().st_ino == (source / "pkg" / "mod.py").stat().st_ino
     assert not merged.is_symlink()
@@ -179,7 +192,7 @@ def test_same_file_system_links_share_the_source_inode(tmp_path: Path) -> None:
 def test_copies_keep_mtime_and_do_not_share_inodes(tmp_path: Path) -> None:
     """copy2, not copy: shipped bytecode records its source's mtime and must stay valid."""
     source = write_tree(tmp_path / "tree", {"pkg/mod.py": b"x = 1\n"})
-    merge_tree(tmp_path / "out", [("A", source / "pkg")], link=False)
+    merge_tree(tmp_path / "out", listed([("A", source / "pkg")]), link=False)
     merged, original = tmp_path / "out" / "mod.py", source / "pkg" / "mod.py"
     assert merged.stat().st_ino != original.stat().st_ino
     assert merged.stat().st_mtime_ns == original.stat().st_mtime_ns
@@ -187,14 +200,16 @@ def test_copies_keep_mtime_and_do_not_share_inodes(tmp_path: Path) -> None:
 
 def test_missing_sources_are_skipped(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "tree", {"pkg/mod.py": b""})
-    result = merge_tree(tmp_path / "out", [("gone", tmp_path / "absent"), ("A", source / "pkg")])
+    result = merge_tree(
+        tmp_path / "out", listed([("gone", tmp_path / "absent"), ("A", source / "pkg")])
+    )
     assert result.owners == {"mod.py": "A"}
     assert result.conflicts == ()
 
 
 def test_output_directories_are_writable_so_the_venv_can_be_deleted(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "tree", {"pkg/sub/mod.py": b""})
-    merge_tree(tmp_path / "out", [("A", source / "pkg")])
+    merge_tree(tmp_path / "out", listed([("A", source / "pkg")]))
     assert mode(tmp_path / "out" / "sub") == 0o755  # not the source's 0o555
 
 
@@ -204,7 +219,7 @@ def test_symlink_inside_a_source_is_refused(tmp_path: Path) -> None:
     (source / "real.py").write_text("")
     (source / "alias.py").symlink_to("real.py")
     with pytest.raises(MergeError, match="symlink"):
-        merge_tree(tmp_path / "out", [("A", source)])
+        merge_tree(tmp_path / "out", listed([("A", source)]))
 
 
 def test_existing_content_is_overlaid_as_an_earlier_source(tmp_path: Path) -> None:
@@ -212,7 +227,7 @@ def test_existing_content_is_overlaid_as_an_earlier_source(tmp_path: Path) -> No
     into.mkdir()
     (into / "mod.py").write_text("old")
     source = write_tree(tmp_path / "tree", {"pkg/mod.py": b"new"})
-    result = merge_tree(into, [("A", source / "pkg")])
+    result = merge_tree(into, listed([("A", source / "pkg")]))
     assert result.conflicts == (Conflict("mod.py", "distinct", EXISTING, "A"),)
     assert (into / "mod.py").read_text() == "new"
 
@@ -284,7 +299,7 @@ def test_bytecode_orphaned_by_overlay_is_removed(tmp_path: Path) -> None:
             "pkg/fresh.py": b"written for the first time",
         },
     )
-    result = merge_tree(tmp_path / "out", [("A", first / "pkg"), ("B", second / "pkg")])
+    result = merge_tree(tmp_path / "out", listed([("A", first / "pkg"), ("B", second / "pkg")]))
     out = tmp_path / "out"
     # Stale: compiled from bytes that are no longer there (overlaid, dotted, opt-2, first write).
     assert sorted(result.removed_bytecode) == [
@@ -311,7 +326,7 @@ def test_bytecode_survives_identical_source(tmp_path: Path) -> None:
         {"pkg/mod.py": b"same", "pkg/__pycache__/mod.cpython-311.pyc": b"pyc"},
     )
     second = write_tree(tmp_path / "second", {"pkg/mod.py": b"same"})
-    result = merge_tree(tmp_path / "out", [("A", first / "pkg"), ("B", second / "pkg")])
+    result = merge_tree(tmp_path / "out", listed([("A", first / "pkg"), ("B", second / "pkg")]))
     assert result.removed_bytecode == ()
     assert result.owners == {"__pycache__/mod.cpython-311.pyc": "A", "mod.py": "B"}
     assert result.conflicts == ()
@@ -326,7 +341,7 @@ def test_later_wheel_bytecode_survives_earlier_source(tmp_path: Path) -> None:
             "pkg/__pycache__/other.cpython-311.opt-1.pyc": b"later other",
         },
     )
-    result = merge_tree(tmp_path / "out", [("A", first / "pkg"), ("B", second / "pkg")])
+    result = merge_tree(tmp_path / "out", listed([("A", first / "pkg"), ("B", second / "pkg")]))
     assert result.removed_bytecode == ()
     assert listing(tmp_path / "out")["__pycache__/mod.cpython-311.pyc"] == "later mod"
     assert listing(tmp_path / "out")["__pycache__/other.cpython-311.opt-1.pyc"] == "later other"
@@ -338,7 +353,7 @@ def test_a_wheels_own_bytecode_survives_its_source(tmp_path: Path) -> None:
         tmp_path / "only",
         {"pkg/mod.py": b"m", "pkg/__pycache__/mod.cpython-311.pyc": b"own"},
     )
-    result = merge_tree(tmp_path / "out", [("A", only / "pkg")])
+    result = merge_tree(tmp_path / "out", listed([("A", only / "pkg")]))
     assert result.removed_bytecode == ()
     assert (tmp_path / "out/__pycache__/mod.cpython-311.pyc").read_text() == "own"
 
@@ -362,7 +377,7 @@ def test_union_last_wins_and_conflicts_iff_contents_differ(
     base = tmp_path_factory.mktemp("prop")
     roots = [write_tree(base / f"s{i}", spec) for i, spec in enumerate(sources)]
     labels = [f"W{i}" for i in range(len(roots))]
-    result = merge_tree(base / "out", list(zip(labels, roots, strict=True)))
+    result = merge_tree(base / "out", listed(zip(labels, roots, strict=True)))
 
     expected_owner: dict[str, int] = {}
     expected_conflicts: set[tuple[str, str, str, str]] = set()

@@ -123,6 +123,15 @@ def test_new_case_reads_a_relative_lock_file_and_writes_a_relative_cases_dir(
     assert (workdir / "out" / "drafted" / "case.toml").is_file()
 
 
+def test_cache_verify_takes_a_relative_trees_directory(workdir, capsys):
+    assert main(["assemble", WHEEL, "--out", "v"]) == 0
+    capsys.readouterr()
+    assert main(["cache", "verify", "--trees", "../trees"]) == 0
+    assert f"1 tree(s) and 0 wheel file(s) verified under {workdir.parent / 'trees'}" in (
+        capsys.readouterr().out
+    )
+
+
 @pytest.mark.parametrize(
     ("argv", "attributes"),
     [
@@ -150,6 +159,7 @@ def test_new_case_reads_a_relative_lock_file_and_writes_a_relative_cases_dir(
             ["keep", "json", "markdown", "cases_dir"],
         ),
         (["new-case", "n", "--from", "uv.lock", "--cases-dir", "c"], ["lockfile", "cases_dir"]),
+        (["cache", "verify", "--trees", "t"], ["trees"]),
     ],
 )
 def test_every_path_argument_is_absolute_once_parsed(tmp_path, monkeypatch, argv, attributes):
