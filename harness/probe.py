@@ -2,7 +2,7 @@
 
 Run as a SCRIPT by the target interpreter (never imported into it):
 
-    <venv>/bin/python -E -s probe.py < request.json > report.json
+    <venv>/bin/python -E -s -B probe.py < request.json > report.json
 
 Standard library only, and valid on CPython 3.8 to 3.13 (hence no 3.9+ syntax at run time and
 quoted annotations). The request and report schema is documented in docs/probe-schema.md.

@@ -1,6 +1,6 @@
 """Host side of the runtime probe: run `harness/probe.py` inside a venv's interpreter.
 
-The probe file is executed by the target interpreter as a script (`-E -s`, a fresh empty working
+The probe file is executed by the target interpreter as a script (`-E -s -B`, a fresh empty working
 directory, a minimal environment), never imported into it, so the answer describes the venv and
 nothing of the harness's own process leaks in (no PYTHONPATH, no VIRTUAL_ENV, no cwd entry).
 The JSON it prints is parsed into the frozen dataclasses below; field names are the JSON keys
@@ -302,7 +302,9 @@ def run_probe(
         "scripts": [dict(s) for s in scripts],
         "bytecode": [dict(b) for b in bytecode],
     }
-    command = [str(python), "-E", "-s", str(PROBE_SCRIPT)]
+    # -B: whatever the venv imports, the probe never writes bytecode (install trees are
+    # compiled on purpose, `harness.bytecode`; a module that is not is left alone, not cached).
+    command = [str(python), "-E", "-s", "-B", str(PROBE_SCRIPT)]
     with tempfile.TemporaryDirectory(prefix="harness-probe-") as workdir:
         try:
             completed = subprocess.run(
@@ -350,8 +352,6 @@ def run_probe(
     return parse_report(data)
 
 
-def venv_python(venv: Path) -> Path:
-    """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist, as an absolute path
 def resolve_scripts(
     python: Path,
     scripts: Sequence[Mapping[str, str | None]],
@@ -385,6 +385,8 @@ def resolve_scripts(
     return tuple(found)
 
 
+def venv_python(venv: Path) -> Path:
+    """`<venv>/bin/python` (or `Scripts/python.exe`), checked to exist, as an absolute path
     (the caller's working directory is not the probe's)."""
     venv = Path(os.path.abspath(venv))
     for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
@@ -399,18 +401,18 @@ __all__ = [
     "KINDS",
     "PROBE_SCRIPT",
     "STATUSES",
+    "BytecodeReport",
     "DistributionReport",
     "ErrorReport",
-    "BytecodeReport",
     "InterpreterReport",
     "ModuleReport",
     "PathEntry",
     "ProbeError",
     "ProbeReport",
+    "ScriptReport",
     "parse_report",
     "probe_environment",
-    "ScriptReport",
+    "resolve_scripts",
     "run_probe",
     "venv_python",
-    "resolve_scripts",
 ]

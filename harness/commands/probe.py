@@ -11,7 +11,7 @@ from harness.runtime import ModuleReport, ProbeReport, run_probe, venv_python
 HELP = "ask a venv's interpreter where modules come from (no package code unless --import)"
 
 DESCRIPTION = """\
-Run the runtime probe inside VENV's own interpreter (-E -s, empty working directory, clean
+Run the runtime probe inside VENV's own interpreter (-E -s -B, empty working directory, clean
 environment) and print, for each MODULE, its status (found, not-found, error), kind (module,
 extension, package, namespace, builtin, frozen), origin with its realpath and its search
 locations, then the interpreter's sys.path.
