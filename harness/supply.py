@@ -432,8 +432,15 @@ def prepare(
     client: IndexClient | None = None,
     jobs: int = 4,
 ) -> list[PreparedWheel]:
-    """Select, fetch (in parallel), unpack and read facts, in wheel order."""
+    """Select, fetch (in parallel), unpack, compile for `interp` and read facts, in wheel order.
+
+    Compiling here (once per tree and interpreter, `harness.bytecode`) makes every prepared tree
+    what an installer leaves, whoever links to it next: our materializer, or an adapter's engine
+    that links from the `install_tree` it is handed (docs/adapters.md); no venv's interpreter
+    then ever needs to write into a tree.
+    """
     from harness import wheel  # the unpacker; imported late to keep selection importable alone
+    from harness.bytecode import compile_trees
 
     cache = _cache_for(cache, offline)
     chosen = choose(pins, interp)
@@ -455,6 +462,7 @@ def prepare(
         tree = wheel.install_tree(path, wheel_file.sha256)
         facts = wheel.read_facts(path, label=label, sha256=wheel_file.sha256)
         prepared.append(PreparedWheel(label=label, path=path, tree=tree, facts=facts))
+    compile_trees([p.tree for p in prepared], interp)
     return prepared
 
 

@@ -396,3 +396,17 @@ def test_a_tree_of_the_old_format_is_rebuilt_without_its_runtime_litter(tmp_path
     rebuilt = install_tree(wheels[2], sha, trees)
     assert not (rebuilt.site_packages / "solo" / "__pycache__").exists()
     assert verify_trees(trees).ok
+
+
+def test_prepared_trees_are_compiled_for_their_interpreter_before_any_engine_sees_them(
+    tmp_path, wheels, monkeypatch
+):
+    """An adapter's engine may link from the `install_tree` it is handed: the tree must already
+    hold what an installer would have compiled, whoever builds the venv."""
+    from harness.supply import prepare_args
+
+    monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "cache" / "trees"))
+    prepared = prepare_args([str(w) for w in wheels], HOST, offline=True)
+    tag = bytecode.cache_tag(HOST)
+    assert all(bytecode.read_manifest(p.tree.root, tag) for p in prepared)
