@@ -13,6 +13,8 @@ Schema of one wheel table (`[[wheels]]` or `[[support]]`):
     version = "6.33.5"
     label = "protobuf-new"             # optional: identity in plans (default: selected file name)
     filename = "protobuf-…whl"         # optional: force this file whatever the interpreter tags
+    platform = "musllinux_1_1_x86_64"  # optional: per interpreter, its file built for this
+                                       # platform (another platform's build on every Python)
     files = [{ filename = "…whl", sha256 = "<64 hex>", size = 123 }, …]
 
 `[[support]]` wheels (what a real import needs) come first in wheel order, then `[[wheels]]`.
@@ -48,7 +50,7 @@ else:  # pragma: no cover - the host is 3.11; tomli is the same parser for 3.10
 
 CASE_FILE = "case.toml"
 PIN_TABLES = ("support", "wheels")  # in wheel order: support wheels first
-WHEEL_KEYS = frozenset({"name", "version", "files", "label", "filename", "synthetic"})
+WHEEL_KEYS = frozenset({"name", "version", "files", "label", "filename", "platform", "synthetic"})
 SYNTHETIC_KEYS = frozenset({"files", "tag", "entry_points", "data", "executable"})
 FILE_KEYS = frozenset({"filename", "sha256", "size"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -179,13 +181,37 @@ def _pin(where: _Where, table: Any, at: str) -> Pin:
                 f"{at}.filename",
                 f"forces {forced!r}, which is not one of its files: {', '.join(seen)}",
             )
+    platform = table.get("platform")
+    if platform is not None:
+        platform = _string(where, table, "platform", f"{at}.platform")
+        if forced is not None:
+            raise where.fail(
+                f"{at}.platform",
+                "and `filename` both choose the file: give one (platform picks a file per "
+                "interpreter, filename one file for all)",
+            )
+        built_for = [
+            f.filename
+            for f in files
+            if any(t.split("-")[2] == platform for t in _file_tags(f.filename))
+        ]
+        if not built_for:
+            raise where.fail(
+                f"{at}.platform",
+                f"names {platform!r}, but none of its files is built for it: {', '.join(seen)}",
+            )
     return Pin(
         name=name,
         version=version_text,
         files=tuple(files),
         label=label,
         filename=forced,
+        platform=platform,
     )
+
+
+def _file_tags(filename: str) -> list[str]:
+    return [str(t) for t in parse_wheel_filename(filename)[3]]
 
 
 def _synthetic_pin(
@@ -388,6 +414,8 @@ def pin_fragment_toml(pins: Iterable[Pin], table: str = "wheels") -> str:
             lines.append(f"label = {_toml_string(pin.label)}")
         if pin.filename:
             lines.append(f"filename = {_toml_string(pin.filename)}")
+        if pin.platform:
+            lines.append(f"platform = {_toml_string(pin.platform)}")
         lines.append("files = [")
         lines.extend(
             f"  {{ filename = {_toml_string(f.filename)}, sha256 = {_toml_string(f.sha256)}, "

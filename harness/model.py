@@ -75,7 +75,9 @@ class Pin:
     """A pinned distribution: `name==version` and every wheel file a target may select.
 
     `label` names the wheel in plans (default: the selected file name); `filename` forces one
-    exact file whatever the interpreter's tags (two builds of one version in one venv).
+    exact file whatever the interpreter's tags (two builds of one version in one venv);
+    `platform` selects, for each interpreter, its best file built for that platform tag
+    (`musllinux_1_1_x86_64` on a glibc host: the same two builds on every interpreter).
     """
 
     name: str
@@ -84,6 +86,7 @@ class Pin:
     label: str | None = None
     filename: str | None = None
     synthetic: bytes | None = None  # a case-built wheel's bytes (`[wheels.synthetic]`)
+    platform: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,38 @@ def compatible(filename: str, interps: Sequence[Interpreter]) -> bool:
     return not interps or any(file_rank(filename, i) is not None for i in interps)
 
 
+def platform_rank(filename: str, interp: Interpreter, platform: str) -> int | None:
+    """Rank of a file built for `platform` by the interpreter's own python/abi preference
+    order, whatever platforms the interpreter itself accepts (None: not for this target)."""
+    order: dict[tuple[str, str], int] = {}
+    for tag in interp.tags:
+        python, abi, _plat = tag.split("-")
+        order.setdefault((python, abi), len(order))
+    found = []
+    for tag in wheel_tags(filename):
+        python, abi, plat = tag.split("-")
+        if plat == platform and (python, abi) in order:
+            found.append(order[(python, abi)])
+    return min(found) if found else None
+
+
 def select_file(pin: Pin, interp: Interpreter) -> WheelFile:
-    """The pin's file for `interp`: `pin.filename` if forced, else the best-ranked one."""
+    """The pin's file for `interp`: `pin.filename` if forced, the best file built for
+    `pin.platform` if one is named, else the best-ranked one."""
+    if pin.platform:
+        ranked = sorted(
+            (rank, wf.filename, wf)
+            for wf in pin.files
+            if (rank := platform_rank(wf.filename, interp, pin.platform)) is not None
+        )
+        if not ranked:
+            raise HarnessError(
+                f"{pin.name}=={pin.version}: none of its files is built for platform "
+                f"{pin.platform} and this interpreter's python/abi tags. Files: "
+                f"{', '.join(f.filename for f in pin.files)}. Target: {tags_summary(interp)}. "
+                f"Add its {pin.platform} file for Python {interp.short_version}."
+            )
+        return ranked[0][2]
     if pin.filename:
         for wheel_file in pin.files:
             if wheel_file.filename == pin.filename:

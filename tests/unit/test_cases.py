@@ -155,6 +155,21 @@ BAD = [
         "which is not one of its files",
     ),
     (
+        "platform no file is built for",
+        mutate('label = "pb"', 'platform = "musllinux_1_1_x86_64"'),
+        "`wheels[1].platform`",
+        "none of its files is built for it",
+    ),
+    (
+        "platform and a forced file together",
+        mutate(
+            'label = "pb"',
+            'platform = "manylinux2014_x86_64"\nfilename = "protobuf-6.33.5-py3-none-any.whl"',
+        ),
+        "`wheels[1].platform`",
+        "give one",
+    ),
+    (
         "typo in a wheel key",
         mutate('label = "pb"', 'lable = "pb"'),
         "`wheels[1].lable`",
@@ -245,6 +260,15 @@ def test_fragment_round_trips_through_the_parser(tmp_path: Path) -> None:
             filename="protobuf-6.33.5-py3-none-any.whl",
         ),
     ]
+    pins.append(
+        Pin(
+            "protobuf",
+            "6.33.5",
+            (WheelFile("protobuf-6.33.5-cp39-abi3-manylinux2014_x86_64.whl", SHA_B, 3),),
+            label="pb-manylinux",
+            platform="manylinux2014_x86_64",
+        )
+    )
     support = [dataclasses.replace(pins[0], label="support google")]
     text = (
         'description = "round trip"\n\n'
@@ -254,7 +278,7 @@ def test_fragment_round_trips_through_the_parser(tmp_path: Path) -> None:
     )
     case = load_case(write_case(tmp_path, "round-trip", text))
     assert list(case.wheels) == pins and list(case.support) == support
-    assert text.count("[[wheels]]") == 2 and text.count("[[support]]") == 1
+    assert text.count("[[wheels]]") == 3 and text.count("[[support]]") == 1
 
 
 def test_discover_sorts_by_name_and_find_lists_known(tmp_path: Path) -> None:

@@ -323,3 +323,35 @@ def test_four_processes_prepare_the_same_pin_once(index: FakeIndex, tmp_path: Pa
     assert len([p for p in (cache_root / "sha256").rglob("*.whl")]) == 1
     trees = [p.name for p in (cache_root / "trees").iterdir() if len(p.name) == 64]
     assert trees == [served.sha256]  # one install tree, keyed by the wheel's sha256
+
+
+MUSL = Pin(
+    "demo",
+    "1.0",
+    (
+        wf("demo-1.0-cp39-cp39-musllinux_1_1_x86_64.whl"),
+        wf("demo-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"),
+        wf("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"),
+        wf("demo-1.0-cp38-abi3-musllinux_1_2_x86_64.whl"),
+    ),
+    platform="musllinux_1_1_x86_64",
+)
+
+
+@pytest.mark.parametrize(
+    ("interp", "expected"),
+    [
+        (PY39, "demo-1.0-cp39-cp39-musllinux_1_1_x86_64.whl"),
+        (PY311, "demo-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"),  # not the host's manylinux
+    ],
+    ids=["3.9", "3.11"],
+)
+def test_platform_picks_each_interpreters_build_for_that_platform(interp, expected) -> None:
+    assert select_file(MUSL, interp).filename == expected
+
+
+def test_platform_without_a_build_for_the_interpreter_says_which_file_to_add() -> None:
+    with pytest.raises(HarnessError) as caught:
+        select_file(MUSL, PY313)  # the abi3 file is musllinux_1_2, another platform
+    assert "musllinux_1_1_x86_64" in str(caught.value)
+    assert "Python 3.13" in str(caught.value)
