@@ -374,6 +374,14 @@ def check_a3(obs: Observation, wheels: Sequence[WheelFacts]) -> list[Finding]:
             )
             continue
         visible = copies[0]
+        # Whose build the visible copy is: its WHEEL file's bytes carry the build's tags, so
+        # two builds of one version (manylinux and musllinux) are told apart by content.
+        described = obs.owner_of(os.path.join(visible.path, "WHEEL")) if visible.path else None
+        builds = {
+            label
+            for label in (described.labels if described else ())
+            if label in facts_by_label and facts_by_label[label].name == name
+        }
         roots = {r for w in by_name[name] for r in (*w.regular_top_levels, *w.regular_roots)}
         for module in sorted(r.removesuffix(".py").replace("/", ".") for r in roots):
             rt = obs.runtime.get(module)
@@ -390,6 +398,18 @@ def check_a3(obs: Observation, wheels: Sequence[WheelFacts]) -> list[Finding]:
                         message=f"visible metadata says {visible.version} but `{module}` is imported from {codes[0].version}",
                         runtime=rt.origin,
                         wheels=tuple(c.label for c in codes),
+                    )
+                )
+            elif codes and builds and not builds & {c.label for c in codes}:
+                findings.append(
+                    Finding(
+                        rule="A3",
+                        subject=name,
+                        message=f"the visible metadata is the copy of {', '.join(sorted(builds))}, "
+                        f"but `{module}` is imported from {', '.join(c.label for c in codes)}: "
+                        "another build of the same version",
+                        runtime=rt.origin,
+                        wheels=tuple(dict.fromkeys([*builds, *(c.label for c in codes)])),
                     )
                 )
     return findings

@@ -10,6 +10,7 @@ here on small trees.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from harness import check
@@ -246,3 +247,32 @@ def test_shared_paths_leave_out_a_superseded_version(tmp_path: Path) -> None:
     old = _record("old", {"p/m.py": "1"}, version="1.0", name="p")
     new = _record("new", {"p/m.py": "2"}, version="2.0", name="p")
     assert _shared_paths(site, _facts(old, new)) == ()
+
+
+# --------------------------------------------------------------------------- A3: which build
+
+
+def test_a3_metadata_of_another_build_of_the_same_version_fails() -> None:
+    # why: two builds of one version (manylinux, musllinux) differ only by their WHEEL tags;
+    # the visible dist-info must be the build whose code is imported, else a tool reading it
+    # (entry points, the RECORD, the tags) describes files that are not the ones running.
+    from harness.check import Distribution, RuntimeModule
+    from harness.facts import facts_from_paths
+
+    a = facts_from_paths("a", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")
+    b = facts_from_paths("b", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")
+    runtime = {
+        "pc": RuntimeModule("pc", "found", "package", "/trees/b/site-packages/pc/__init__.py")
+    }
+
+    def seen(dist_path: str) -> Observation:
+        return replace(
+            obs(), runtime=runtime, distributions=(Distribution("pc", "2.0", dist_path),)
+        )
+
+    assert check.check_a3(seen("/trees/b/site-packages/pc-2.0.dist-info"), [a, b]) == []
+    (finding,) = check.check_a3(seen("/trees/a/site-packages/pc-2.0.dist-info"), [a, b])
+    assert finding.rule == "A3" and "another build" in finding.message
+    assert finding.wheels == ("a", "b")
+    # a copy whose WHEEL no wheel ships (an engine rewrote it) says nothing about the build
+    assert check.check_a3(seen("/elsewhere/pc-2.0.dist-info"), [a, b]) == []
