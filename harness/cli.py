@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "probe",
     "check",
     "run",
+    "faults",
     "new_case",
     "bench",
     "engines",

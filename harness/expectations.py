@@ -9,6 +9,7 @@ Schema (all sections optional; see README "Adding a case"):
 
     python = ">=3.9"                  # interpreters the case supports (a PEP 440 specifier set)
     detects = ["whole-tree"]          # engine variants under which the case must FAIL
+                                      # (whole-tree, pth, or a fault: "fault:console-first-wins")
     imports = ["google"]              # modules that need a real import (package code runs)
     reviewed = true                   # drafts written by `harness new-case` say false
     [env]                             # environment variables the real imports need
@@ -30,9 +31,15 @@ module's owner, metadata, console scripts, real imports) apply to every engine; 
 encode the merge engine's own layout choices (files and their kinds, prefix files, recorded
 collisions, fallbacks, symlink budgets, declared flat differences, modules hidden by design
 with `absent = true`) apply to `layout_engines`: by default the harness's merge engine and the
-variants that model its bugs (`merge`, `whole-tree`, `pth`), never the flat oracle nor a
-third-party engine, whose layout choices are its own. Any expectation may name
+variants that model its bugs (`merge`, `whole-tree`, `pth`, every `fault:NAME`), never the flat
+oracle nor a third-party engine, whose layout choices are its own. Any expectation may name
 its engines itself: `engines = ["merge", "whole-tree"]`, or `["*"]` for every engine.
+
+A fault variant (`fault:NAME`, `harness.engine.faults`) is the merge engine with one bug
+planted, so every expectation that speaks about `merge` speaks about it too: a scope naming
+`merge` (by default or explicitly) covers `fault:*`. That is the point of a fault: what merge
+is expected to do is exactly what must catch merge doing it wrong. A scope may also name one
+fault (`fault:console-first-wins`) or all of them (`fault:*`).
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from harness.errors import CaseFileError
-from harness.model import COLLISION_KINDS, ENGINES, WheelFacts
+from harness.model import COLLISION_KINDS, ENGINES, FAULT_PREFIX, WheelFacts, is_fault
 
 PREMISE_FACTS = (
     "top_levels",
@@ -173,8 +180,16 @@ class LinkBudget:
 
 
 # The harness's merge engine and the variants that model its bugs: the engines whose layout
-# choices a case's layout expectations describe, unless the case names others.
-LAYOUT_ENGINES = ("merge", "whole-tree", "pth")
+# choices a case's layout expectations describe, unless the case names others. `fault:*`
+# (every fault variant) is implied wherever `merge` is named (`in_scope`).
+LAYOUT_ENGINES = ("merge", "whole-tree", "pth", "fault:*")
+
+
+def in_scope(engine: str, scope: tuple[str, ...]) -> bool:
+    """Whether an expectation scoped to `scope` speaks about `engine` (module docstring)."""
+    if "*" in scope or engine in scope:
+        return True
+    return is_fault(engine) and ("merge" in scope or f"{FAULT_PREFIX}*" in scope)
 
 
 @dataclass(frozen=True)
@@ -214,7 +229,7 @@ class CaseSpec:
             scope = (
                 e.engines if e.engines is not None else (self.layout_engines if layout else ("*",))
             )
-            return "*" in scope or engine in scope
+            return in_scope(engine, scope)
 
         return replace(
             self,
@@ -231,10 +246,16 @@ class CaseSpec:
 
     def accepted_refusal(self, engine: str) -> RefusalExpectation | None:
         """The declaration that accepts `engine` refusing this wheel set. `*` speaks for every
-        third-party engine, never for the harness's own (a planner that refuses is a bug)."""
-        own = engine in LAYOUT_ENGINES or engine == "flat"
+        third-party engine, never for the harness's own (a planner that refuses is a bug); one
+        for `merge` speaks for its fault variants too."""
+        own = engine in ENGINES or is_fault(engine)
         return next(
-            (r for r in self.refusals if r.engine == engine or (r.engine == "*" and not own)),
+            (
+                r
+                for r in self.refusals
+                if (r.engine == "*" and not own)
+                or (r.engine != "*" and in_scope(engine, (r.engine,)))
+            ),
             None,
         )
 
@@ -346,9 +367,20 @@ def parse_spec(path: Path, raw: Mapping[str, Any]) -> CaseSpec:
 
     detects = r.strings(raw, "detects", "")
     for engine in detects:
-        if engine not in ENGINES or engine in ("merge", "flat"):
+        if is_fault(engine):
+            from harness.engine.faults import FAULTS  # the planner, only when a case names one
+
+            if engine.removeprefix(FAULT_PREFIX) not in FAULTS:
+                raise r.fail(
+                    "detects",
+                    f"{engine!r} names no fault; known: "
+                    + ", ".join(FAULT_PREFIX + name for name in FAULTS),
+                )
+        elif engine not in ENGINES or engine in ("merge", "flat"):
             raise r.fail(
-                "detects", f"{engine!r} is not a variant a case can detect; use whole-tree or pth"
+                "detects",
+                f"{engine!r} is not a variant a case can detect; use whole-tree, pth or "
+                "fault:NAME (`harness faults --list`)",
             )
 
     env_table = raw.get("env", {})

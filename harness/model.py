@@ -139,6 +139,15 @@ class PreparedWheel:
 # --------------------------------------------------------------------------- plans
 
 ENGINES = ("merge", "whole-tree", "pth", "flat")
+# `fault:NAME`: the merge engine with one known bug planted (harness.engine.faults).
+FAULT_PREFIX = "fault:"
+
+
+def is_fault(engine: str) -> bool:
+    """A fault variant of the merge engine (`fault:NAME`), run in process like the others."""
+    return engine.startswith(FAULT_PREFIX)
+
+
 POLICIES = ("error", "warning", "ignore")
 
 COLLISION_KINDS = (
@@ -248,6 +257,7 @@ def to_json(value: Any) -> str:
 __all__ = [
     "COLLISION_KINDS",
     "ENGINES",
+    "FAULT_PREFIX",
     "POLICIES",
     "Collision",
     "ConsoleScript",
@@ -261,6 +271,7 @@ __all__ = [
     "PreparedWheel",
     "WheelFacts",
     "WheelFile",
+    "is_fault",
     "to_json",
     "to_plain",
 ]

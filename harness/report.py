@@ -64,9 +64,12 @@ def summary_by_case(results: Sequence[Result]) -> str:
         variants = [r for r in mine if r.expected_to_fail and r.status != "skip"]
         passed = sum(r.status == "pass" for r in under_test)
         skipped = sum(r.status == "skip" for r in under_test)
-        text = f"{case}: {passed}/{len(under_test) - skipped} passed"
+        unexercised = sum(r.status == "unexercised" for r in under_test)
+        text = f"{case}: {passed}/{len(under_test) - skipped - unexercised} passed"
         if skipped:
             text += f", {skipped} skipped"
+        if unexercised:
+            text += f", {unexercised} fault variant(s) not exercised"
         if variants:
             confirmed = sum(r.status == "detected" for r in variants)
             text += f"; detects {', '.join(sorted({r.engine for r in variants}))}: {confirmed}/{len(variants)} confirmed"
@@ -144,6 +147,8 @@ def cell(r: Result) -> str:
         return f"refused: {short}" + (" (accepted)" if r.refusal_accepted else "")
     if r.status == "skip":
         return "skipped"
+    if r.status == "unexercised":
+        return "not exercised (the fault changes nothing here)"
     if r.status == "error":
         return "error: " + " ".join(r.detail.split())[:60]
     if r.status == "pass":
@@ -248,7 +253,12 @@ def to_junit(results: Sequence[Result]) -> str:
             sum(r.status in ("fail", "undetected") or _refused_failing(r) for r in results)
         ),
         errors=str(sum(r.status == "error" for r in results)),
-        skipped=str(sum(r.status == "skip" or (r.status == "refused" and r.ok) for r in results)),
+        skipped=str(
+            sum(
+                r.status in ("skip", "unexercised") or (r.status == "refused" and r.ok)
+                for r in results
+            )
+        ),
         time=f"{sum(r.seconds for r in results):.3f}",
     )
     for r in results:
@@ -259,7 +269,7 @@ def to_junit(results: Sequence[Result]) -> str:
             name=f"{r.interpreter}-{r.engine}",
             time=f"{r.seconds:.3f}",
         )
-        if r.status == "skip" or (r.status == "refused" and r.ok):
+        if r.status in ("skip", "unexercised") or (r.status == "refused" and r.ok):
             ET.SubElement(tc, "skipped", message=r.detail)
         elif r.status == "error":
             ET.SubElement(tc, "error", message=r.detail[:200]).text = r.detail

@@ -23,7 +23,7 @@ from harness import check
 from harness.cases import Case
 from harness.errors import HarnessError
 from harness.expectations import CaseSpec, parse_spec
-from harness.model import ENGINES, Interpreter, Plan, PreparedWheel
+from harness.model import ENGINES, Interpreter, Plan, PreparedWheel, is_fault
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -35,7 +35,7 @@ class Result:
     case: str
     interpreter: str  # "3.11.7"
     engine: str
-    status: str  # pass, fail, skip, error, detected, undetected
+    status: str  # pass, fail, skip, error, detected, undetected, refused, unexercised
     findings: tuple[check.Finding, ...] = ()
     seconds: float = 0.0
     expected_to_fail: bool = False  # a `detects` variant: findings are the point
@@ -50,7 +50,7 @@ class Result:
     def ok(self) -> bool:
         if self.status == "refused":
             return self.refusal_accepted and not self.expected_to_fail
-        return self.status in ("pass", "skip", "detected")
+        return self.status in ("pass", "skip", "detected", "unexercised")
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,20 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
                 _refused(case.name, version, engine, built.refusal, spec, t0, expected_to_fail)
             )
             continue
+        if not built.exercised:  # a fault variant whose venv would be merge's own
+            status = "undetected" if expected_to_fail else "unexercised"
+            results.append(
+                Result(
+                    case.name,
+                    version,
+                    engine,
+                    status,
+                    seconds=time.monotonic() - t0,
+                    expected_to_fail=expected_to_fail,
+                    detail=f"not exercised: {built.unexercised_because}",
+                )
+            )
+            continue
         scoped = spec.for_engine(engine)
         obs = observe_venv(built.venv, facts, names, scoped, python=built.python)
         findings = list(premise_findings)
@@ -306,6 +320,11 @@ class Built:
     warnings: tuple[str, ...] = ()
     refusal: str | None = None
     own: bool = False  # a harness engine: its warnings are its whole report (A8 reads them)
+    unexercised_because: str = ""  # a fault that changes nothing here: why (nothing was built)
+
+    @property
+    def exercised(self) -> bool:
+        return not self.unexercised_because
 
 
 def build_flat(prepared: Sequence[PreparedWheel], interp: Interpreter, out: Path) -> Path:
@@ -323,8 +342,21 @@ def build_engine(
     workdir: Path,
     support: Collection[str] = (),
 ) -> Built:
-    """Build one venv with a harness engine (in process) or an adapter (a subprocess)."""
+    """Build one venv with a harness engine (in process), a fault variant of it (in process,
+    `harness.engine.faults`) or an adapter (a subprocess)."""
     out = workdir / _dir_name(engine)
+    if is_fault(engine):
+        from harness.engine import faults
+        from harness.errors import PlanError
+
+        try:
+            got = faults.build(engine, prepared, interp, out, policy="warning")
+        except PlanError as exc:
+            return Built(None, refusal=f"the planner refused: {exc}", own=True)
+        if not got.exercised:
+            return Built(None, own=True, unexercised_because=got.why)
+        asm = got.assembly
+        return Built(asm.venv.path, asm.venv.python, asm.plan, tuple(asm.warnings), own=True)
     if engine in ENGINES:
         from harness.engine.assemble import assemble
         from harness.errors import PlanError

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.model import ENGINES, Interpreter, PreparedWheel
+from harness.model import ENGINES, FAULT_PREFIX, Interpreter, PreparedWheel
 
 SCHEMA = 1
 GROUP = "harness.engines"
@@ -160,8 +160,10 @@ def discover() -> dict[str, EngineInfo]:
         ep = eps[0]
         source = "built-in adapter" if _is_builtin(ep) else f"entry point {_dist_name(ep)}"
         obj, reason = load(ep)
-        if name in ENGINES or name.startswith(EXEC_PREFIX):
-            reason = f"the name {name!r} is reserved (an in-process engine or exec:PATH)"
+        if name in ENGINES or name.startswith((EXEC_PREFIX, FAULT_PREFIX)):
+            reason = (
+                f"the name {name!r} is reserved (an in-process engine, fault:NAME or exec:PATH)"
+            )
         description = _first_doc_line(obj, sys.modules.get(ep.module))
         if len(eps) > 1:
             others = ", ".join(_dist_name(e) or e.value for e in eps[1:])
@@ -180,7 +182,7 @@ def is_external(name: str) -> bool:
     """True for `exec:PATH` and for every entry-point name that is not an in-process engine."""
     if name.startswith(EXEC_PREFIX):
         return True
-    return name not in ENGINES and name in entry_points()
+    return name not in ENGINES and not name.startswith(FAULT_PREFIX) and name in entry_points()
 
 
 # --------------------------------------------------------------------------- requests
@@ -259,7 +261,7 @@ def _command(engine: str) -> list[str]:
         if not os.path.isfile(full) or not os.access(full, os.X_OK):
             raise AdapterError(f"engine {engine!r}: {full} is not an executable file")
         return [full]
-    if engine in ENGINES:
+    if engine in ENGINES or engine.startswith(FAULT_PREFIX):
         raise HarnessError(f"engine {engine!r} is an in-process engine, not an adapter")
     return [sys.executable, "-m", "harness.adapters.host", engine]
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from harness.commands.common import absolute, add_engine_and_policy, add_python, add_wheels
-from harness.model import to_json, to_plain
+from harness.model import is_fault, to_json, to_plain
 
 HELP = "build a venv from wheels in order (virtualenv + links, merges, .pth) and summarise it"
 
@@ -29,7 +29,8 @@ a manifest under DIR/.harness/.
 Engines: merge (default, the engine under test), whole-tree (the engine before the fix: a
 collision projects its last claimant whole), pth (every wheel a .pth line), flat (the oracle:
 each wheel file installed in order with pypa/installer as `pip install --no-deps` would, none of
-the engine's code involved).
+the engine's code involved), fault:NAME (merge with one known bug planted; `harness faults
+--list`).
 
 Examples:
   harness assemble google==1.9.3 protobuf==6.33.5 --python 3.11 --out /tmp/g
@@ -136,14 +137,30 @@ def run(args: argparse.Namespace) -> int:
 
     interpreter = resolve(args.python)
     prepared = supply.prepare_args(list(args.wheels), interpreter)
-    assembly = assemble(
-        prepared,
-        interpreter,
-        Path(args.out),
-        engine=args.engine,
-        policy=args.policy,
-        replace=args.replace,
-    )
+    if is_fault(args.engine):
+        from harness.engine import faults
+
+        built = faults.build(
+            args.engine,
+            prepared,
+            interpreter,
+            Path(args.out),
+            policy=args.policy,
+            replace_out=args.replace,
+            always=True,
+        )
+        assembly = built.assembly
+        if not built.exercised:
+            print(f"note: {args.engine}: {built.why} (it is merge's venv)", file=sys.stderr)
+    else:
+        assembly = assemble(
+            prepared,
+            interpreter,
+            Path(args.out),
+            engine=args.engine,
+            policy=args.policy,
+            replace=args.replace,
+        )
     if args.json:
         sys.stdout.write(as_json(assembly))
         return 0

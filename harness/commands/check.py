@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.commands.common import absolute, absolute_path
 from harness.errors import HarnessError
+from harness.model import is_fault
 
 EPILOG = """\
 examples:
@@ -149,7 +150,12 @@ def check_venv(
         obs = observe_venv(venv_dir, facts, names, scoped or blank, python=python)
         # judged while the flat oracle still exists: ownership is read from the files lazily
         findings += runner.judge(obs, flat_obs, facts, scoped, names, plan)
-    if plan is not None and manifest is not None and engine == manifest.get("engine"):
+    if (
+        plan is not None
+        and manifest is not None
+        and engine == manifest.get("engine")
+        and not is_fault(engine)  # a fault's plan breaks invariants on purpose: judge its venv
+    ):
         from harness.engine.invariants import check_plan_invariants
 
         findings += [

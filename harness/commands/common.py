@@ -6,7 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from harness.model import ENGINES, POLICIES
+from harness.errors import HarnessError
+from harness.model import ENGINES, POLICIES, is_fault
 
 
 def absolute(text: str) -> str:
@@ -49,9 +50,32 @@ def add_python(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def engine_name(word: str) -> str:
+    """An in-process engine: one of ENGINES or a fault variant `fault:NAME`."""
+    from harness.engine.faults import fault_named
+
+    if word in ENGINES:
+        return word
+    if is_fault(word):
+        try:
+            fault_named(word)
+        except HarnessError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return word
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {word!r} (choose from {', '.join(ENGINES)}, or fault:NAME; "
+        "`harness faults --list` names the faults)"
+    )
+
+
 def add_engine_and_policy(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--engine", default="merge", choices=ENGINES, help="engine variant (default: merge)"
+        "--engine",
+        default="merge",
+        type=engine_name,
+        metavar="ENGINE",
+        help=f"engine variant: {', '.join(ENGINES)}, or fault:NAME, the merge engine with one "
+        "known bug planted (default: merge)",
     )
     parser.add_argument(
         "--policy",

@@ -86,4 +86,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {'':<{width}}  {'':<11}  why: {r['why_unavailable']}")
         if not listed:
             print("  (none installed)")
+        if kind == "in-process":
+            from harness.engine.faults import FAULTS
+
+            print(
+                f"  {'fault:NAME':<{width}}  {'available':<11}  harness: the merge engine with one "
+                f"known bug planted ({len(FAULTS)} faults: `harness faults --list`)"
+            )
     return 0

@@ -11,7 +11,7 @@ import sys
 
 from harness.commands.common import add_engine_and_policy, add_python, add_wheels
 from harness.engine.plan import DECISION_GROUPS, RULE_GROUPS, enforce_policy, plan
-from harness.model import Decision, Plan
+from harness.model import Decision, Plan, is_fault
 
 HELP = "show the engine's plan for wheels in order: each path, its owner and the rule why"
 
@@ -30,7 +30,8 @@ exits with status 2 on the first recorded collision (after printing the plan), `
 of one distribution's metadata, a malformed data path) exit 2 whatever the policy.
 
 Engines: merge (default), whole-tree (the engine before the fix), pth (every wheel a .pth
-line), flat (pip-like install, the oracle). --json prints the plan as stable JSON (the same
+line), flat (pip-like install, the oracle), fault:NAME (merge with one known bug planted,
+`harness faults --list`). --json prints the plan as stable JSON (the same
 input gives byte-identical output).
 
 Examples:
@@ -92,7 +93,20 @@ def run(args: argparse.Namespace) -> int:
 
     interpreter = resolve(args.python)
     prepared = supply.prepare_args(list(args.wheels), interpreter)
-    result = plan([p.facts for p in prepared], args.engine)
+    wheels = [p.facts for p in prepared]
+    if is_fault(args.engine):
+        from harness.engine.faults import fault_named, fault_plan
+
+        fault = fault_named(args.engine)
+        result = fault_plan(args.engine, wheels)
+        if fault.venv or fault.report:
+            print(
+                f"note: {args.engine} deviates after planning ({fault.deviation}); "
+                "the plan below is what it writes before that",
+                file=sys.stderr,
+            )
+    else:
+        result = plan(wheels, args.engine)
     sys.stdout.write(result.to_json() if args.json else render_plan(result))
     sys.stdout.flush()
     for message in enforce_policy(result, args.policy):  # PolicyError → exit 2 in the CLI

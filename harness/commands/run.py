@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.commands.common import absolute, absolute_or_stdout
 from harness.config import env_flag
 from harness.errors import HarnessError
-from harness.model import ENGINES
+from harness.model import ENGINES, is_fault
 
 EPILOG = """\
 examples:
@@ -22,13 +22,16 @@ examples:
   harness run --engine merge,uv-symlink,pex-venv   the engine matrix: cases down, engines across
   harness run --engine all --markdown docs/engines.md   every engine (and installed adapter)
   harness run --engine exec:./my-adapter        your own engine through the adapter protocol
+  harness run --engine fault:console-first-wins the corpus against merge with one bug planted
   harness run --json r.json --junit r.xml       machine-readable reports
   harness run --shard 2/4                       the second quarter of the work (for CI matrices)
   harness run --keep /tmp/venvs                 keep every venv to poke at afterwards
 
 Each case also runs under every variant it `detects` (it must FAIL there); a case that does not
 fail under its variant is reported as `undetected`. Engines: the harness's own (merge,
-whole-tree, pth, flat), every adapter `harness engines` lists, and exec:PATH (docs/adapters.md).
+whole-tree, pth, flat), its fault variants (fault:NAME, `harness faults --list`; one that changes
+nothing in a case's venv is reported `unexercised`), every adapter `harness engines` lists, and
+exec:PATH (docs/adapters.md).
 An engine that refuses a wheel set is reported as `refused`: accepted only where the case
 declares it ([[expect.refusal]]), never a pass. Exit status: 0 all pass, 1 findings,
 2 usage, configuration or input errors.
@@ -58,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         metavar="E[,E...]",
         help="engine(s) under test, comma-separated or repeated: merge (default), whole-tree, "
-        "pth, flat, an adapter from `harness engines`, exec:PATH, or all",
+        "pth, flat, fault:NAME, an adapter from `harness engines`, exec:PATH, or all",
     )
     p.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="parallel processes (default: cores)"
@@ -205,6 +208,10 @@ def engines_asked(values: list[str] | None) -> tuple[str, ...]:
             engines.append("exec:" + os.path.abspath(word.removeprefix("exec:")))
         elif word in ENGINES:
             engines.append(word)
+        elif is_fault(word):
+            from harness.engine.faults import fault_named
+
+            engines.append(fault_named(word).engine)
         elif word in known:
             if not known[word].available:
                 raise HarnessError(
@@ -214,7 +221,7 @@ def engines_asked(values: list[str] | None) -> tuple[str, ...]:
         else:
             raise HarnessError(
                 f"unknown engine {word!r}; known: {', '.join([*ENGINES, *sorted(known)])}, "
-                "exec:PATH or all (see `harness engines`)"
+                "exec:PATH, fault:NAME or all (see `harness engines`, `harness faults --list`)"
             )
     return tuple(dict.fromkeys(engines))
 
