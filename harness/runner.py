@@ -413,11 +413,16 @@ def _refused(
         )
     else:
         detail += f" (accepted: {accepted.explanation})"
+    status = "refused"
+    if expected_to_fail:
+        # A variant the case must catch: a refusal the case does not accept is caught (its
+        # `refused` finding says so); one it accepts is not.
+        status = "detected" if accepted is None else "undetected"
     return Result(
         case,
         version,
         engine,
-        "refused",
+        status,
         findings,
         time.monotonic() - t0,
         expected_to_fail,

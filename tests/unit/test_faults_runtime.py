@@ -141,3 +141,32 @@ def test_fallbacks_in_reverse_order(env, host) -> None:
 def test_data_files_under_site_packages(env, host) -> None:
     got = _run(env, host, DATA_FILES, "fault:data-in-site-packages")
     assert _rules(got["fault:data-in-site-packages"]) == {"expect-prefix-file"}
+
+
+TWO_COPIES = """
+description = "one distribution given twice (two builds), merged: no copy stays on fallback"
+detects = ["fault:metadata-counts-claimants"]
+[[wheels]]
+name = "onefile"
+version = "1.0"
+label = "build-a"
+[wheels.synthetic]
+files = { "onefile/__init__.py" = "BUILD = 'a'\\n" }
+tag = "py3-none-any"
+[[wheels]]
+name = "onefile"
+version = "1.0"
+label = "build-b"
+[wheels.synthetic]
+files = { "onefile/__init__.py" = "BUILD = 'b'\\n" }
+tag = "py2.py3-none-any"
+"""
+
+
+def test_a_refusal_the_case_does_not_accept_is_a_detection(env, host) -> None:
+    # why: counting claimants instead of copies on fallback, the planner refuses two builds
+    # merge handles; for a `detects` variant that refusal is the case catching the fault.
+    got = _run(env, host, TWO_COPIES, "fault:metadata-counts-claimants")
+    result = got["fault:metadata-counts-claimants"]
+    assert result.status == "detected" and result.ok
+    assert [f.rule for f in result.findings] == ["refused"]
