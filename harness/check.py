@@ -4,10 +4,12 @@ The checker judges from facts only: an `Observation` of the venv (the concrete v
 runtime probe, sys.path, metadata, and file ownership by RECORD content, see
 `harness.observe`), the flat oracle's observation, the wheels' facts and the case's
 declarations. It never takes the engine's word: an engine's plan, when there is one, may add
-its explanation to a finding's text (`explain`), never excuse one. Each finding names the module
-or path, the concrete and the runtime side, the rule (A1–A5, premise, expect-*), and the wheels
-involved; the runner adds the case, the interpreter and the engine. The plan invariants are
-checked elsewhere (`harness.engine.invariants`), for the harness's own planner only.
+its explanation to a finding's text (`explain`), never excuse one; what an engine *said* while
+building (its warnings) is judged only for whether it reported what it did (A8). Each finding
+names the module or path, the concrete and the runtime side, the rule (A1–A8, premise,
+expect-*), and the wheels involved; the runner adds the case, the interpreter and the engine.
+The plan invariants are checked elsewhere (`harness.engine.invariants`), for the harness's own
+planner only.
 """
 
 from __future__ import annotations
