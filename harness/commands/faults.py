@@ -204,9 +204,9 @@ def to_json(cases: Sequence[str], rows: Sequence[FaultRow], interpreter: str) ->
 
 
 def listing() -> str:
-    from harness.engine.faults import FAULTS
-
     import textwrap
+
+    from harness.engine.faults import FAULTS
 
     lines = []
     for fault in FAULTS.values():
