@@ -12,6 +12,7 @@ refused rather than given wrong tags.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -102,20 +103,72 @@ def _from_info(info: dict) -> Interpreter:
     )
 
 
+def _memo_file(path: str) -> Path:
+    """Where the answer of the binary at `path` is remembered across processes."""
+    from harness import config
+
+    digest = hashlib.sha256(f"{path}\0{QUERY_SNIPPET}".encode()).hexdigest()[:32]
+    return config.cache_dir() / "interpreters" / f"{digest}.json"
+
+
+def _remembered(path: str, stamp: list[int]) -> dict | None:
+    """The snippet's answer for this binary from an earlier process, if the binary is the same
+    file (realpath, size, mtime): an interpreter's version, ABI and platform cannot change
+    without its binary changing. Tags are always computed afresh (`_from_info`)."""
+    try:
+        doc = json.loads(_memo_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("realpath") != path or doc.get("stamp") != stamp:
+        return None
+    info = doc.get("info")
+    return info if isinstance(info, dict) else None
+
+
+def _remember(path: str, stamp: list[int], info: dict) -> None:
+    """Best effort (a read-only cache just asks again next time); atomic, so a reader never
+    sees half a file."""
+    memo = _memo_file(path)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo.with_name(f"{memo.name}.{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_text(
+            json.dumps({"realpath": path, "stamp": stamp, "info": info}, sort_keys=True),
+            encoding="utf-8",
+        )
+        os.replace(partial, memo)
+    except OSError as exc:
+        log.debug("cannot remember the answer of %s: %s", path, exc)
+
+
 def query(executable: str | os.PathLike[str]) -> Interpreter:
-    """Ask `executable` what it is (cached per realpath + mtime for this process).
+    """Ask `executable` what it is: cached per realpath + mtime for this process, and on disk
+    (`<cache>/interpreters/`, keyed by realpath, size and mtime) across processes, so a warm
+    `harness assemble` starts no interpreter just to learn its version.
 
     Runs with `-I` (isolated: implies `-E` and `-s`, and keeps the working directory off
     `sys.path`) so neither environment variables nor user site-packages change the answer.
     """
     path = os.path.realpath(executable)
     try:
-        key = (path, os.stat(path).st_mtime_ns)
+        info_stat = os.stat(path)
     except OSError as exc:
         raise InterpreterError(f"{executable}: no such interpreter ({exc.strerror})") from exc
+    key = (path, info_stat.st_mtime_ns)
+    stamp = [info_stat.st_size, info_stat.st_mtime_ns]
     with _query_lock:
         if key in _query_cache:
             return _query_cache[key]
+    remembered = _remembered(path, stamp)
+    if remembered is not None:
+        try:
+            interpreter = _from_info(remembered)
+        except (InterpreterError, KeyError, TypeError, ValueError):
+            pass  # an answer the current code cannot use: ask again
+        else:
+            with _query_lock:
+                _query_cache[key] = interpreter
+            return interpreter
     try:
         completed = subprocess.run(
             [str(executable), "-I", "-c", QUERY_SNIPPET],
@@ -139,6 +192,7 @@ def query(executable: str | os.PathLike[str]) -> Interpreter:
             f"{executable}: unreadable interpreter query output {completed.stdout[:200]!r}"
         ) from exc
     interpreter = _from_info(info)
+    _remember(path, stamp, info)
     with _query_lock:
         _query_cache[key] = interpreter
     return interpreter
