@@ -52,7 +52,10 @@ Exit status: 0 ok, 1 findings, 2 usage, configuration or input errors.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only` (a command's name), just that command's parser, so a
+    command run imports its own module and not the other thirteen (a warm `harness assemble` is
+    mostly imports: each module and what it imports at load time costs start-up)."""
     parser = argparse.ArgumentParser(
         prog="harness",
         description=DESCRIPTION,
@@ -61,12 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"harness.commands.{name}").register(subparsers)
+        if only is None or only == name.replace("_", "-"):
+            importlib.import_module(f"harness.commands.{name}").register(subparsers)
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs, when it is a known one and comes first (anything else, such as
+    `--help` or a misspelt command, gets the whole parser and its full message)."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    known = {name.replace("_", "-") for name in COMMAND_MODULES}
+    return argv[0] if argv[0] in known else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_word(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
