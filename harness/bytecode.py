@@ -47,8 +47,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import filelock
-
 from harness.errors import HarnessError
 from harness.model import InstallTree, Interpreter
 from harness.wheel import file_sha256, site_files
@@ -232,6 +230,8 @@ def compile_trees(
 @contextlib.contextmanager
 def _tree_lock(root: Path) -> Iterator[None]:
     """The lock `harness.wheel.install_tree` takes for this tree (one per sha256)."""
+    import filelock  # only a tree not yet compiled for this tag needs it (~10 ms to import)
+
     locks = root.parent / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     lock_path = locks / f"{root.name}.lock"

@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import filelock
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -36,6 +35,9 @@ from harness.errors import HarnessError, IntegrityError, OfflineError, WheelErro
 from harness.index import IndexClient, ProgressCallback, default_client, terminal_progress
 from harness.model import WheelFile
 from harness.wheel import file_sha256
+
+if TYPE_CHECKING:
+    import filelock
 
 log = logging.getLogger("harness.cache")
 
@@ -104,6 +106,8 @@ class WheelCache:
     def _lock(self, sha256: str) -> filelock.FileLock:
         """One lock object per file: re-entrant within a thread, exclusive across threads
         (filelock keeps its state per thread) and processes (flock on `locks/<sha>.lock`)."""
+        import filelock  # only writers lock; a warm run never imports it (~10 ms)
+
         with self._locks_guard:
             lock = self._locks.get(sha256)
             if lock is None:

@@ -40,7 +40,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import filelock
 from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
 from installer.utils import SCHEME_NAMES, parse_metadata_file
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
@@ -796,6 +795,8 @@ def install_tree(
     final = root / sha256
     if is_complete_tree(final, sha256):
         return InstallTree(final)
+
+    import filelock  # only a tree that is not there yet needs it (~10 ms to import)
 
     locks = root / "locks"
     locks.mkdir(parents=True, exist_ok=True)
