@@ -488,12 +488,28 @@ def signature(rt: RuntimeModule | None, obs: Observation) -> tuple:
     return (rt.kind, owner)
 
 
+def same_module(mine: tuple, theirs: tuple) -> bool:
+    """Two signatures name the same module: equal, or the same kind and path whose owners
+    share a wheel (identical bytes that two wheels ship at one path are one module, whichever
+    wheel a store's layout happens to credit them to)."""
+    if mine == theirs:
+        return True
+    if len(mine) != 2 or len(theirs) != 2 or mine[0] != theirs[0]:
+        return False
+    a, b = mine[1], theirs[1]
+    return (
+        a is not None and b is not None and a.path == b.path and bool(set(a.labels) & set(b.labels))
+    )
+
+
 def differences_from_flat(obs: Observation, flat: Observation, names: Iterable[str]) -> list[str]:
     """Every name whose status, kind or owner differs from the flat install's (sorted)."""
     return [
         name
         for name in sorted(set(names))
-        if signature(obs.runtime.get(name), obs) != signature(flat.runtime.get(name), flat)
+        if not same_module(
+            signature(obs.runtime.get(name), obs), signature(flat.runtime.get(name), flat)
+        )
     ]
 
 
@@ -573,12 +589,20 @@ def check_a6(obs: Observation, flat: Observation | None) -> list[Finding]:
     return findings
 
 
-def check_a7(obs: Observation) -> list[Finding]:
+def check_a7(obs: Observation, flat: Observation | None = None) -> list[Finding]:
     """A7: no bytecode in a real directory of site-packages is the cache of a source it was
     not compiled from: a `.pyc` one wheel ships beside an `X.py` whose bytes only another wheel
-    ships, or a `.pyc` no wheel ships whose header no longer matches the source on disk."""
+    ships, or a `.pyc` no wheel ships whose header no longer matches the source on disk.
+
+    Removing such bytecode is the merge engine's own rule (merge-engine.md §2), so its engine
+    and bug models are judged strictly (`flat` None). Any other engine is judged against the
+    flat install (`flat`): pip writes the bytecode a wheel ships and leaves it beside a source a
+    later wheel overwrites, so what flat holds too is not that engine's doing."""
+    shared = set(flat.bytecode) if flat is not None else set()
     findings = []
     for b in obs.bytecode:
+        if b in shared:
+            continue
         if b.pyc_owners and b.source_owners and not set(b.pyc_owners) & set(b.source_owners):
             findings.append(
                 Finding(

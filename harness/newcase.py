@@ -296,13 +296,9 @@ def draft_case(
 
 
 def _flat_differences(obs, flat_obs, names) -> set[str]:
-    from harness.check import signature
+    from harness.check import differences_from_flat
 
-    return {
-        n
-        for n in names
-        if signature(obs.runtime.get(n), obs) != signature(flat_obs.runtime.get(n), flat_obs)
-    }
+    return set(differences_from_flat(obs, flat_obs, names))
 
 
 def _roots(names: set[str]) -> set[str]:

@@ -281,25 +281,29 @@ def script_owners(path: Path, name: str, wheels: Sequence[WheelFacts]) -> tuple[
     """The wheels whose `name = module:attr` entry point the script at `path` runs.
 
     Read from the script itself (every engine writes its own wrapper: pip's and installer's
-    `from module import attr`, the harness's `import_module('module')`): a wheel matches when
-    its module and the first part of its attribute both appear as whole words in the text.
+    `from module import attr`, the harness's `import_module('module')`, pex's attribute walk
+    over `('obj', 'attr')`): a wheel matches when its module appears as a whole dotted word and
+    every part of its attribute path appears as a word.
     """
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ()
-    words = {prefix for word in _words(text) for prefix in _prefixes(word)}
+    dotted = set(_words(text))
+    parts = {part for word in dotted for part in word.split(".")}
     return tuple(
         w.label
         for w in wheels
         for cs in w.console_scripts
-        if cs.name == name and cs.module in words and cs.attr in words
+        if cs.name == name
+        and _has_module(dotted, cs.module)
+        and all(part in parts for part in cs.attr.split("."))
     )
 
 
-def _prefixes(dotted: str) -> Iterable[str]:
-    parts = dotted.split(".")
-    return (".".join(parts[:i]) for i in range(1, len(parts) + 1))
+def _has_module(words: set[str], module: str) -> bool:
+    """`module` is a whole dotted word, or the start of one (`pkg.mod` in `pkg.mod.attr`)."""
+    return any(w == module or w.startswith(module + ".") for w in words)
 
 
 def _words(text: str) -> Iterable[str]:

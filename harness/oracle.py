@@ -27,6 +27,7 @@ rows in write order, launchers from fixed templates, no timestamps).
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -78,8 +79,9 @@ class _WheelArchive(WheelFile):
 
     installer derives the `.data` directory (and, before 1.0, the dist-info directory) from the
     wheel *file* name; pip and `harness.wheel` find the one `*.dist-info` that holds RECORD, and
-    the `.data` directory carries the same stem. `__pycache__` members are dropped here (with a
-    note) instead of by installer with a warning: installer never installs them either.
+    the `.data` directory carries the same stem. `__pycache__` members are held back from
+    installer (which refuses them) and written afterwards, as pip writes every member a wheel
+    ships: the oracle must keep a wheel's shipped bytecode where pip keeps it.
     """
 
     def __init__(self, archive: zipfile.ZipFile, dist_info: str) -> None:
@@ -101,6 +103,25 @@ class _WheelArchive(WheelFile):
                 self.skipped.append(record[0])
                 continue
             yield record, stream, executable
+
+    def held_back(self) -> Iterator[tuple[str, str, bytes, bool]]:
+        """(scheme, path, bytes, executable) of each `__pycache__` member, routed like the rest."""
+        for record, stream, executable in super().get_contents():
+            member = record[0]
+            if member not in self.skipped:
+                continue
+            data = stream.read()
+            if member.startswith(self.data_dir + "/"):
+                _, scheme, rest = member.split("/", 2)
+                yield scheme, rest, data, executable
+            else:
+                root = "purelib" if self.root_is_purelib else "platlib"
+                yield root, member, data, executable
+
+    @property
+    def root_is_purelib(self) -> bool:
+        wheel = parse_metadata_file(self.read_dist_info("WHEEL"))
+        return str(wheel.get("Root-Is-Purelib", "true")).strip().lower() == "true"
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -315,10 +336,8 @@ def _install_one(
             raise FlatInstallError(
                 f"installing {wheel.label} into {venv} failed: {type(exc).__name__}: {exc}"
             ) from exc
-        ledger.notes.extend(
-            f"{wheel.label}: skipped {member} (installers do not install files in __pycache__)"
-            for member in source.skipped
-        )
+        for scheme, member, data, executable in source.held_back():
+            destination.write_to_fs(scheme, member, io.BytesIO(data), executable)
         ledger.installed[key] = _Installed(
             wheel.label, name, version, os.path.join(ledger.site_packages, dist_info)
         )

@@ -22,7 +22,7 @@ from pathlib import Path
 from harness import check
 from harness.cases import Case
 from harness.errors import HarnessError
-from harness.expectations import CaseSpec, parse_spec
+from harness.expectations import LAYOUT_ENGINES, CaseSpec, parse_spec
 from harness.model import ENGINES, Interpreter, Plan, PreparedWheel, is_fault
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -265,7 +265,8 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
         if built.plan is not None and engine in ENGINES:
             findings += _plan_findings(facts.wheels, built.plan)
         reports = built.warnings if built.own else None
-        findings += judge(obs, flat_obs, facts, scoped, names, built.plan, reports)
+        strict = engine in LAYOUT_ENGINES or is_fault(engine)
+        findings += judge(obs, flat_obs, facts, scoped, names, built.plan, reports, strict)
         result = _result(case.name, version, engine, findings, t0, expected_to_fail)
         results.append(
             replace(
@@ -287,6 +288,7 @@ def judge(
     names: Iterable[str],
     explain: Plan | None = None,
     reports: Sequence[str] | None = None,
+    strict_layout: bool = False,
 ) -> list[check.Finding]:
     """A1–A8 and the case's expectations, from observations alone (pure).
 
@@ -295,6 +297,8 @@ def judge(
     is the engine's own plan, when it has one: it explains findings, never excuses them.
     `reports` is what the engine said while building (the harness's own engines' warnings):
     A8 judges that every conflict a merge resolved is among them; None (an adapter) skips A8.
+    `strict_layout` (the merge engine and its bug models) holds A7 to the merge engine's own
+    rule; any other engine is held to what a flat install does.
     """
     findings = check.check_a1(obs)
     findings += check.check_a2(obs, flat, facts.shipped, spec, explain)
@@ -303,7 +307,7 @@ def judge(
     if spec is not None and flat is not None:
         findings += check.check_a5(obs, flat, set(names), spec)
     findings += check.check_a6(obs, flat)
-    findings += check.check_a7(obs)
+    findings += check.check_a7(obs, None if strict_layout else flat)
     findings += check.check_a8(obs, reports)
     if spec is not None:
         findings += check.check_expectations(obs, spec, facts.wheels, explain)

@@ -447,3 +447,17 @@ def test_a2_a_decision_explains_a_loss_but_never_excuses_it():
     assert "native-span-last-regular" in f.message
     (plain,) = check.check_a2(o, None, shipped, None)
     assert "plan" not in plain.message
+
+
+def test_a5_identical_bytes_two_wheels_ship_are_one_module_whoever_is_credited():
+    # why: both wheels ship the same empty tests/__init__.py; a flat install credits the file
+    # to both (their dist-infos sit beside it), a store that keeps one wheel per directory to
+    # one. Which wheel's identical bytes bind changes nothing at runtime.
+    both = replace(
+        obs(runtime=[RuntimeModule("tests", "found", "package", "/x/tests/__init__.py")]),
+        owner_of=lambda real: Owner(("a", "b"), "tests/__init__.py"),
+    )
+    one = replace(both, owner_of=lambda real: Owner(("b",), "tests/__init__.py"))
+    other = replace(both, owner_of=lambda real: Owner(("c",), "tests/__init__.py"))
+    assert check.differences_from_flat(one, both, ["tests"]) == []
+    assert check.differences_from_flat(other, both, ["tests"]) == ["tests"]

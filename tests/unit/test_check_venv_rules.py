@@ -276,3 +276,15 @@ def test_a3_metadata_of_another_build_of_the_same_version_fails() -> None:
     assert finding.wheels == ("a", "b")
     # a copy whose WHEEL no wheel ships (an engine rewrote it) says nothing about the build
     assert check.check_a3(seen("/elsewhere/pc-2.0.dist-info"), [a, b]) == []
+
+
+def test_a7_against_flat_excuses_only_what_the_flat_install_holds_too() -> None:
+    # why: pip writes the bytecode a wheel ships and leaves it beside a source a later wheel
+    # overwrites; an engine other than merge is held to that, merge to its own stricter rule.
+    stale = check.CachedBytecode(
+        "p/__pycache__/m.cpython-37.pyc", "p/m.py", ("a",), ("b",), "unknown"
+    )
+    flat = obs(bytecode=(stale,))
+    assert check.check_a7(obs(bytecode=(stale,)), flat) == []
+    assert [f.rule for f in check.check_a7(obs(bytecode=(stale,)))] == ["A7"]
+    assert [f.rule for f in check.check_a7(obs(bytecode=(stale,)), obs())] == ["A7"]

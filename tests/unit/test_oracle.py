@@ -274,6 +274,22 @@ def test_data_and_headers_land_under_the_prefix(env, host):
     assert run(flat.python, "import datapkg_extra; print(datapkg_extra.E)") == "1"
 
 
+def test_bytecode_a_wheel_ships_is_installed_as_pip_installs_it(env, host):
+    # why: pip writes every member a wheel's RECORD lists, `__pycache__` included (installer
+    # refuses them); the oracle is pip's flat install, so a stale shipped .pyc stays there too.
+    wheel = write_wheel(
+        env / "w",
+        "Shipsbytecode",
+        "1.0",
+        {
+            "sb/__init__.py": "",
+            "sb/__pycache__/__init__.cpython-37.pyc": b"\x42\x0d\x0d\x0a" + bytes(12),
+        },
+    )
+    flat = install_flat(prepared(host, [wheel]), host, env / "flat")
+    assert (flat.site_packages / "sb/__pycache__/__init__.cpython-37.pyc").is_file()
+
+
 # --------------------------------------------------------------------------- refusals
 
 
