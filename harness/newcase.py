@@ -164,7 +164,21 @@ def draft_case(
     support: Sequence[Pin],
     interps: Sequence[Interpreter],
 ) -> str:
-    """Run the pins under merge and flat on the first interpreter; return a draft case.toml."""
+    """Run the pins under merge and flat on the first interpreter; return a draft case.toml.
+
+    The venvs live until the draft is written: ownership is read from their files as the
+    observations are used (harness.ownership), so they must outlive every use."""
+    with tempfile.TemporaryDirectory(prefix="harness-new-case-") as tmp:
+        return _draft_case_in(Path(tmp), name, pins, support, interps)
+
+
+def _draft_case_in(
+    tmp: Path,
+    name: str,
+    pins: Sequence[Pin],
+    support: Sequence[Pin],
+    interps: Sequence[Interpreter],
+) -> str:
     from harness import check, runner, supply
     from harness.cases import pin_fragment_toml
     from harness.engine.assemble import assemble
@@ -177,16 +191,13 @@ def draft_case(
     spec = parse_spec(Path(f"cases/{name}/case.toml"), {"description": "draft"})
     facts = wheel_facts(prepared, runner.extension_suffixes(interp))
     names = set().union(*facts.shipped.values())
-    with tempfile.TemporaryDirectory(prefix="harness-new-case-") as tmp:
-        merge = assemble(prepared, interp, Path(tmp) / "merge", engine="merge", policy="ignore")
-        flat = runner.build_flat(prepared, interp, Path(tmp) / "flat")
-        flat_obs = observe_venv(flat, facts, names, spec)
-        names |= set(flat_obs.concrete)
-        obs = observe_venv(merge.venv.path, facts, names, spec)
-        whole = assemble(
-            prepared, interp, Path(tmp) / "whole-tree", engine="whole-tree", policy="ignore"
-        )
-        whole_obs = observe_venv(whole.venv.path, facts, names, spec)
+    merge = assemble(prepared, interp, tmp / "merge", engine="merge", policy="ignore")
+    flat = runner.build_flat(prepared, interp, tmp / "flat")
+    flat_obs = observe_venv(flat, facts, names, spec)
+    names |= set(flat_obs.concrete)
+    obs = observe_venv(merge.venv.path, facts, names, spec)
+    whole = assemble(prepared, interp, tmp / "whole-tree", engine="whole-tree", policy="ignore")
+    whole_obs = observe_venv(whole.venv.path, facts, names, spec)
     plan = merge.plan
 
     versions = sorted(
