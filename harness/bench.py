@@ -4,7 +4,8 @@ scaling of the planner, the materializer and the `.pth` fallback, and the matrix
 The measuring functions run real subprocesses and real venvs; everything that turns samples into
 numbers and numbers into tables is a pure function, so `tests/unit/test_bench.py` can check the
 arithmetic and the rendering on known inputs. Performance itself is never asserted by a test:
-it is what `harness bench` reports (reference §7 for the methodology this follows).
+it is what `harness bench` reports (engine-contract.md §9.7: the upstream methodology this
+follows).
 
 Noise handling, because the numbers are taken on shared machines: every variant is warmed up
 untimed first (caches, page cache, virtualenv's interpreter query), timed runs are interleaved
@@ -508,7 +509,7 @@ SYSPATH_CODE = (
 
 
 def syspath_quality(python: Path, statement: Statement, env: Mapping[str, str]) -> dict[str, int]:
-    """Reference §7's sys.path columns, measured after the startup statement ran."""
+    """The sys.path columns of engine-contract.md §9.7, measured after the startup statement."""
     code = statement.code + "\n" + SYSPATH_CODE
     completed = subprocess.run(
         [str(python), "-c", code], env=dict(env), capture_output=True, text=True, check=False

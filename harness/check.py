@@ -1,4 +1,4 @@
-"""Hold what a venv shows on disk against what its interpreter really does (merge-engine.md §5).
+"""Hold what a venv shows on disk against what its interpreter really does (checks.md §5).
 
 The checker judges from facts only: an `Observation` of the venv (the concrete view, the
 runtime probe, sys.path, metadata, and file ownership by RECORD content, see
@@ -355,7 +355,7 @@ def check_a3(obs: Observation, wheels: Sequence[WheelFacts]) -> list[Finding]:
     """A3: exactly one visible metadata copy per distribution, belonging to the imported code.
 
     Every distribution given counts once, whatever the engine did with it: two versions or two
-    builds of one distribution must still leave exactly one copy (merge-engine.md, metadata).
+    builds of one distribution must still leave exactly one copy (engine-contract.md §4).
     """
     findings = []
     by_name: dict[str, list[WheelFacts]] = defaultdict(list)
@@ -594,7 +594,7 @@ def check_a7(obs: Observation, flat: Observation | None = None) -> list[Finding]
     not compiled from: a `.pyc` one wheel ships beside an `X.py` whose bytes only another wheel
     ships, or a `.pyc` no wheel ships whose header no longer matches the source on disk.
 
-    Removing such bytecode is the merge engine's own rule (merge-engine.md §2), so its engine
+    Removing such bytecode is the merge engine's own rule (engine-contract.md §5.4), so its engine
     and bug models are judged strictly (`flat` None). Any other engine is judged against the
     flat install (`flat`): pip writes the bytecode a wheel ships and leaves it beside a source a
     later wheel overwrites, so what flat holds too is not that engine's doing."""

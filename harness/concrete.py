@@ -10,7 +10,7 @@ Inside each directory the walk applies FileFinder's rules for a name `x`:
 
 Packages and namespaces are walked into, so namespace subpackages of regular packages are listed
 (they are importable at runtime too). The checker holds this view against the runtime probe
-(merge-engine.md §5, A1): every name here must import from the same real file at runtime.
+(checks.md §5.1, A1): every name here must import from the same real file at runtime.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Layout facts of a wheel from its RECORD rows alone (merge-engine.md §1, reference §1.2–1.3).
+"""Layout facts of a wheel from its RECORD rows alone (engine-contract.md §1.2–§1.3).
 
 Pure functions over path strings: no archive or file-system access, so the planner's inputs can
 be built in tests from a list of paths, and a real wheel's facts are exactly what RECORD says.
@@ -110,7 +110,7 @@ def derive_facts(
     sha256: str = "",
     filename: str = "",
 ) -> WheelFacts:
-    """All layout facts of one wheel from its RECORD paths (reference §1.3)."""
+    """All layout facts of one wheel from its RECORD paths (engine-contract.md §1.3)."""
     data_stem = dist_info[: -len(".dist-info")]
     site_paths, data_files = route_record(record, data_stem)
     name, version = split_dist_info(dist_info)

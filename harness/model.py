@@ -26,7 +26,7 @@ class ConsoleScript:
 
 @dataclass(frozen=True)
 class WheelFacts:
-    """Layout facts of one wheel, derived from its RECORD alone (merge-engine.md §1).
+    """Layout facts of one wheel, derived from its RECORD alone (engine-contract.md §1.3).
 
     `label` is the wheel's identity in a plan: unique within one input sequence, stable across
     runs (the wheel file name, or a case-given alias). Every path is POSIX, relative to the
@@ -91,7 +91,7 @@ class Pin:
 
 @dataclass(frozen=True)
 class InstallTree:
-    """A wheel unpacked once, read-only, keyed by its sha256 (merge-engine.md §2)."""
+    """A wheel unpacked once, read-only, keyed by its sha256 (engine-contract.md §1.5)."""
 
     root: Path
 

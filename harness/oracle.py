@@ -1,7 +1,7 @@
 """The flat oracle: what `pip install --no-deps W1; pip install --no-deps W2; ...` leaves.
 
 The A2 and A5 checks compare the engine under test with a flat install of the same wheels
-(merge-engine.md §4 "flat"). A bug in the engine must not move the oracle, so this module
+(checks.md §3). A bug in the engine must not move the oracle, so this module
 imports nothing from `harness.engine`: it installs the verified wheel *files* with
 pypa/installer's `install()`, one after another, into one venv that virtualenv made for the
 target interpreter, with pip's rules:

@@ -283,7 +283,7 @@ def run_probe(
     `resolve` names are located without running package code; `imports` are really imported,
     after the resolve pass — or, with `resolve_after_import`, before it, so that packages whose
     `__init__` rewrites `__path__` (pkgutil.extend_path) resolve their children through the
-    real `__path__` (merge-engine.md §5: such packages need a real import). `env` is applied to the subprocess (the request carries it for the record).
+    real `__path__` (checks.md §4.2: such packages need a real import). `env` is applied to the subprocess (the request carries it for the record).
     `scripts` (`{"name", "path", "module"}`) are resolved last, through their own code, without
     calling the entry point (docs/probe-schema.md); that imports the entry point modules.
     `bytecode` (`{"pyc", "source"}`) headers are checked against their sources by the target

@@ -8,7 +8,7 @@ import sys
 from harness import adapters
 from harness.model import ENGINES, to_json
 
-# One line each for the in-process engines (merge-engine.md §4).
+# One line each for the in-process engines (engine-contract.md §7).
 IN_PROCESS = {
     "merge": "ours, the default: symlinks, merged directories, a .pth fallback",
     "whole-tree": "a model of the engine before the collision fix (last claimant whole)",

@@ -1,4 +1,4 @@
-"""Plan-level invariants (reference §5) checked on any plan, for any engine variant.
+"""Plan-level invariants (checks.md §6) checked on any plan, for any engine variant.
 
 `check_plan_invariants(wheels, plan)` returns every violation as a sentence tagged with the
 invariant it breaks (`[no-nested-outputs] ...`); an empty list means the plan is sound. Each
@@ -25,7 +25,7 @@ Enforcer = Callable[[Plan, str], list[str]]
 
 _NATIVE_RULES = ("native-span-last-regular", "native-last-regular")
 
-# The prefix roots the venv owns (merge-engine.md §2, reference §3.9), restated from the
+# The prefix roots the venv owns (engine-contract.md §2.6), restated from the
 # contract: the checker shares no helper with the planner it judges, so a planner bug in one of
 # them cannot hide itself by moving the expectation too. What it does import from the planner
 # is what it checks: the planner itself and the policy (determinism, policy neutrality) and the
@@ -60,7 +60,7 @@ def check_plan_invariants(
     planner: Planner = make_plan,
     enforce: Enforcer = enforce_policy,
 ) -> list[str]:
-    """Every reference §5 invariant checkable on a plan; violations as sentences.
+    """Every checks.md §6 invariant checkable on a plan; violations as sentences.
 
     `planner` and `enforce` default to this package's functions; they are parameters so the
     determinism and policy-neutrality checks can be shown to fail on a faulty implementation.

@@ -1,4 +1,4 @@
-"""Write a `Plan` as a real venv (merge-engine.md §2, reference §2).
+"""Write a `Plan` as a real venv (engine-contract.md §2).
 
 The materializer decides nothing: every path it writes is in the plan. It creates the venv with
 virtualenv for the target interpreter, then writes, inside site-packages, relative symlinks for
@@ -41,7 +41,7 @@ from harness.wheel import site_files
 ENGINE_PTH = "_harness_engine.pth"
 MANIFEST_FORMAT = 1
 
-# The venv owns these prefix roots; data files may not land there (reference §3.9).
+# The venv owns these prefix roots; data files may not land there (engine-contract.md §2.6).
 RESERVED_PREFIX_ROOTS = frozenset({"bin", "lib", "pyvenv.cfg", STATE_DIR})
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -164,8 +164,8 @@ def remove_venv(path: Path) -> None:
 
 
 def pth_line(fallback: Fallback, tree_site_packages: Path, site_packages: Path, venv: Path) -> str:
-    """One engine `.pth` line (reference §2.4); every line is total (a raising line would abort
-    the rest of the file).
+    """One engine `.pth` line (engine-contract.md §2.4); every line is total (a raising line
+    would abort the rest of the file).
 
     Known layout: a plain path relative to site-packages (`site` joins and normalises it).
     Unknown layout: `site.addsitedir` so the wheel's own root `.pth` files run, passing the

@@ -1,11 +1,11 @@
-"""Physical merge of one package directory shipped by several wheels (reference §3.13).
+"""Physical merge of one package directory shipped by several wheels (engine-contract.md §5).
 
 A regular package that spans wheels (PyJWT + jwt both ship `jwt/__init__.py`) cannot be unioned
 at import time: Python binds a regular package's `__path__` to the first directory found. So the
 contributions are overlaid on disk, in wheel order, into one real directory, the shape a flat
 `pip install` would leave.
 
-Rules (the contract, §3.13 and invariants 14-16):
+Rules (the contract, engine-contract.md §5, and invariants 14-16, checks.md §6.14-§6.16):
 
 * sources are `(label, directory, files)` overlaid in order, where `files` are the paths under
   the directory that the wheel's RECORD lists (plus the bytecode the harness compiled into the

@@ -1,16 +1,16 @@
-"""The planner: which wheel owns which site-packages path, and why (merge-engine.md §3).
+"""The planner: which wheel owns which site-packages path, and why (engine-contract.md §3).
 
 `plan(wheels, engine)` is a pure function of the ordered `WheelFacts`: no file system, no
 policy. It returns a frozen `Plan` whose every projection, merge, fallback, console script,
 data path and metadata owner carries a `Decision` naming the rule that made it, so a report can
 say *why* `google/` points where it points. The collision policy is applied afterwards by
-`enforce_policy`, which never changes the plan (reference §3.12).
+`enforce_policy`, which never changes the plan (engine-contract.md §6.1).
 
-Precedence everywhere is "last distinct claimant wins" in wheel order (reference §1.5). The
-steps follow reference §3.0: supersede earlier versions of a distribution (our addition), bucket
-claims per top-level, resolve each top-level (§3.1-§3.6), fold conflicted roots into merges
-(§3.7), console scripts (§3.8), data files (§3.9), fully covered wheels (§3.10), then the
-0/1/many metadata rule (merge-engine.md §3).
+Precedence everywhere is "last distinct claimant wins" in wheel order (engine-contract.md §1.1).
+The steps follow engine-contract.md §3: supersede earlier versions of a distribution (§4.3),
+bucket claims per top-level, resolve each top-level (§3.1-§3.6), fold conflicted roots into
+merges (§3.7), console scripts (§3.8), data files (§3.9), fully covered wheels (§3.10), then the
+0/1/many metadata rule (§4.1).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def distribution_key(metadata_dir: str) -> str:
 
 @dataclass(frozen=True)
 class _Claim:
-    """One wheel's claim on one top-level (reference §1.4 `tl_claims`)."""
+    """One wheel's claim on one top-level (engine-contract.md §1.4, upstream's `tl_claims`)."""
 
     label: str
     is_ns: bool
@@ -187,7 +187,7 @@ class _Wheel:
 
 @dataclass
 class _State:
-    """The accumulator of one planning run (reference §3.0 "State")."""
+    """The accumulator of one planning run (engine-contract.md §3: skip and cover)."""
 
     engine: str
     wheels: list[_Wheel]
@@ -245,7 +245,7 @@ def _distinct(labels: Iterable[str]) -> list[str]:
 def plan(wheels: Sequence[WheelFacts], engine: str = "merge") -> Plan:
     """Plan one venv from `wheels` in provider order with the chosen engine variant.
 
-    Raises `PlanError` for the hard errors no policy downgrades (merge-engine.md §3): a native
+    Raises `PlanError` for the hard errors no policy downgrades (engine-contract.md §4.4): a native
     conflicted root without a regular claimant, two or more copies of one distribution's
     metadata left on fallback, a malformed data path. `HarnessError` for an unknown engine.
     """
@@ -264,7 +264,7 @@ def plan(wheels: Sequence[WheelFacts], engine: str = "merge") -> Plan:
 
 
 def _dedupe_wheels(wheels: Sequence[WheelFacts]) -> list[WheelFacts]:
-    """A wheel listed twice (same label) keeps its first position (merge-engine.md §1)."""
+    """A wheel listed twice (same label) keeps its first position (engine-contract.md §1.1)."""
     seen: dict[str, WheelFacts] = {}
     for facts in wheels:
         seen.setdefault(facts.label, facts)
@@ -460,7 +460,7 @@ def _plan_projecting(ordered: list[WheelFacts], engine: str) -> Plan:
 def _supersede(ordered: list[WheelFacts], state: _State) -> set[str]:
     """Two versions of one distribution: the earlier version is dropped entirely.
 
-    Keyed by normalized name (merge-engine.md §3, beyond the reference): the last wheel of a
+    Keyed by normalized name (engine-contract.md §4.3, beyond upstream): the last wheel of a
     distribution fixes its version; every earlier wheel with another version records a
     `distribution` collision and is superseded (nothing projected, not on fallback), so the
     visible metadata always matches the code. Same-version copies are left to the metadata rule.
@@ -517,7 +517,8 @@ def _dist_info_of(by_label: dict[str, _Wheel], label: str, key: str) -> str:
 
 
 def _duplicate_metadata_losers(wheels: list[_Wheel]) -> set[str]:
-    """Every distinct claimant of a distribution's metadata except the last (reference §3.0.2)."""
+    """Every distinct claimant of a distribution's metadata except the last
+    (engine-contract.md §4.2)."""
     claimants: dict[str, list[str]] = {}
     for w in wheels:
         for key in _metadata_keys(w):
@@ -531,7 +532,7 @@ def _duplicate_metadata_losers(wheels: list[_Wheel]) -> set[str]:
 def _resolve_top_level(
     state: _State, by_label: dict[str, _Wheel], tl: str, claims: list[_Claim]
 ) -> None:
-    """Reference §3.1: dispatch one top-level on the shape of its claimants."""
+    """engine-contract.md §3.1: dispatch one top-level on the shape of its claimants."""
     distinct = {c.label: c for c in claims}  # wheels are de-duplicated: one claim per label
     chain = list(distinct)
     if len(chain) == 1:
@@ -546,8 +547,9 @@ def _resolve_top_level(
     if any(c.is_ns for c in winners) or all(c.is_dir for c in winners):
         _resolve_directory_collision(state, tl, winners)
         return
-    # Reference §3.6: file-valued (or hand-written regular) collision, last claimant wins; the
-    # others stay on fallback (a `pkgutil.extend_path` winner can still graft from them).
+    # engine-contract.md §3.6: file-valued (or hand-written regular) collision, last claimant
+    # wins; the others stay on fallback (a `pkgutil.extend_path` winner can still graft from
+    # them).
     winner = chain[-1]
     for label in chain[:-1]:
         state.skip(label, tl)
@@ -556,14 +558,14 @@ def _resolve_top_level(
 
 
 def _resolve_directory_collision(state: _State, tl: str, claims: list[_Claim]) -> None:
-    """Reference §3.5 (merge) or the pre-fix whole-tree behaviour (merge-engine.md §4)."""
+    """engine-contract.md §3.5 (merge) or the pre-fix whole-tree behaviour (§7.2)."""
     chain = [c.label for c in claims]
     if state.engine == "whole-tree":
         _project_winner(state, tl, chain, chain[-1], "whole-tree-last-claimant")
         return
     if any(c.is_native for c in claims):
-        # Not every claim is namespace (that is §3.2), so a regular claimant exists: the last
-        # one wins; a namespace-only graft never does, in either order.
+        # Not every claim is namespace (that is engine-contract.md §3.2), so a regular claimant
+        # exists: the last one wins; a namespace-only graft never does, in either order.
         regulars = [c.label for c in claims if not c.is_ns]
         _project_winner(state, tl, chain, regulars[-1], "native-last-regular")
         return
@@ -603,7 +605,7 @@ def _project_winner(state: _State, tl: str, chain: list[str], winner: str, rule:
 def _resolve_all_namespace(
     state: _State, by_label: dict[str, _Wheel], tl: str, claims: list[_Claim]
 ) -> None:
-    """Reference §3.2-§3.4: a PEP 420 top-level shared by several wheels."""
+    """engine-contract.md §3.2-§3.4: a PEP 420 top-level shared by several wheels."""
     chain = [c.label for c in claims]
     prefix = tl + "/"
     conflicted: set[str] = set()
@@ -725,7 +727,7 @@ def _entry_decision(entry: str, owner_chain: tuple[str, list[str]], via: str) ->
 def _resolve_native_span(
     state: _State, by_label: dict[str, _Wheel], tl: str, root: str, claims: list[_Claim]
 ) -> None:
-    """Reference §3.2 step 4: a conflicted root holding native code is never copied.
+    """engine-contract.md §3.2.2: a conflicted root holding native code is never copied.
 
     It is projected whole to its last regular claimant; every other claimant touching it stays
     on fallback, unless it is a duplicate-metadata loser (then suppressed: covered).
@@ -765,7 +767,7 @@ def _resolve_native_span(
 def _resolve_entry_owners(
     state: _State, tl: str, claims: list[_Claim], exclude: set[str]
 ) -> dict[str, tuple[str, list[str]]]:
-    """Each namespace entry goes to the last distinct wheel shipping it (reference §3.3).
+    """Each namespace entry goes to the last distinct wheel shipping it (engine-contract.md §3.3).
 
     A takeover records a "namespace entry" collision and routes the prior owner to fallback.
     Entries inside a conflicted root belong to its merge or native projection.
@@ -826,7 +828,7 @@ def _dedupe_prefix_conflicts(
 def _collapse_entries(
     entry_projection: dict[str, str], claims: list[_Claim], exclude: set[str]
 ) -> dict[str, str]:
-    """Reference §3.4: the shallowest namespace directories a single wheel owns.
+    """engine-contract.md §3.4: the shallowest namespace directories a single wheel owns.
 
     Owners are counted over every with-entries claimant's raw skeleton, so a loser on fallback
     still blocks a bind above its files; a candidate must be a strict ancestor of a surviving
@@ -848,7 +850,8 @@ def _collapse_entries(
 
 
 def _fold_merge_groups(state: _State) -> None:
-    """Reference §3.7: one merge per shallowest conflicted root, contributors in wheel order."""
+    """engine-contract.md §3.7: one merge per shallowest conflicted root, contributors in
+    wheel order."""
     for root in shallowest(state.conflicted_roots):
         contributors = [
             w.label
@@ -873,7 +876,7 @@ def _fold_merge_groups(state: _State) -> None:
 def _resolve_console_scripts(
     state: _State, superseded: set[str]
 ) -> tuple[tuple[str, str, str, str], ...]:
-    """Reference §3.8: per name, the last distinct claimant's entry point wins."""
+    """engine-contract.md §3.8: per name, the last distinct claimant's entry point wins."""
     claimants: dict[str, dict[str, tuple[str, str]]] = {}
     for w in state.wheels:
         if w.label in superseded:
@@ -895,7 +898,7 @@ def _resolve_console_scripts(
 
 
 def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
-    """Reference §3.9: `.data/data` files under the prefix, per file, last claimant wins.
+    """engine-contract.md §3.9: `.data/data` files under the prefix, per file, last claimant wins.
 
     Reserved roots are refused; a path nesting under another kept path is dropped; then the
     result collapses to the shallowest single-owner directories (root files stay files).
@@ -985,7 +988,8 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
 
 
 def _fully_covered(state: _State) -> set[str]:
-    """Reference §3.10: known layout, and every non-metadata top-level projected or covered."""
+    """engine-contract.md §3.10: known layout, and every non-metadata top-level projected or
+    covered."""
     covered = set()
     for w in state.wheels:
         if not w.facts.layout_known:
@@ -1001,7 +1005,7 @@ def _fully_covered(state: _State) -> set[str]:
 
 
 def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
-    """The 0/1/many rule (merge-engine.md §3): exactly one visible dist-info per distribution.
+    """The 0/1/many rule (engine-contract.md §4.1): exactly one visible dist-info per distribution.
 
     Count the copies left on whole-wheel fallback after the collision outcome: 0 → project the
     winner's dist-info; 1 → project nothing, that copy owns discovery; 2 or more → PlanError
@@ -1055,7 +1059,7 @@ def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
 
 
 def enforce_policy(plan: Plan, policy: str) -> list[str]:
-    """Apply the collision policy to a plan's recorded collisions (reference §3.12).
+    """Apply the collision policy to a plan's recorded collisions (engine-contract.md §6.1).
 
     `error` raises `PolicyError` on the first recorded collision, `warning` returns every
     collision message (the caller prints them), `ignore` returns nothing. Never changes the plan.

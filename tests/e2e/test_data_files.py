@@ -1,9 +1,9 @@
 """PEP 427 `.data` categories in a real venv: what lands under the prefix, and what never does.
 
 The case schema only speaks about site-packages, so the prefix half of the `.data` corpus cases
-lives here: data files projected under the venv prefix by ownership (reference §3.9), a wheel
-whose whole package sits under `.data/platlib`, and scripts/headers that are never projected
-(reference §2.1). Pins come from the case files, so versions and hashes live in one place.
+lives here: data files projected under the venv prefix by ownership (engine-contract.md §3.9), a
+wheel whose whole package sits under `.data/platlib`, and scripts/headers that are never projected
+(§2.6). Pins come from the case files, so versions and hashes live in one place.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def test_jupyter_data_files_resolve_under_the_prefix_into_their_owner(
     asm = assemble(list(wheels.values()), interpreter, tmp_path / "venv", engine="merge")
     prefix = Path(asm.venv.path)
 
-    # ownership collapse (reference §3.9): shared parents real, single-owner subtrees one link
+    # ownership collapse (engine-contract.md §3.9): shared parents real, single-owner subtrees
+    # one link
     assert dict(asm.plan.data_projections) == {
         "etc": nb.label,
         "share/jupyter/labextensions": lab.label,

@@ -139,7 +139,7 @@ def test_a7_bytecode_of_the_same_wheel_or_fresh_passes() -> None:
 
 def test_a7_shipped_bytecode_beside_another_wheels_source_fails() -> None:
     # why: a shipped m.cpython-311.pyc from a beside b's m.py: the merge kept the bytecode of
-    # the source b overwrote (reference §3.13, invariant 16).
+    # the source b overwrote (engine-contract.md §5.4, checks.md §6.16).
     stale = CachedBytecode("p/__pycache__/m.cpython-311.pyc", "p/m.py", ("a",), ("b",), "unknown")
     (finding,) = check.check_a7(obs(bytecode=(stale,)))
     assert finding.rule == "A7" and finding.subject == stale.path and finding.wheels == ("a", "b")
@@ -191,7 +191,7 @@ def test_a8_a_reported_conflict_passes_and_adapters_are_not_judged() -> None:
 
 def test_a8_an_unreported_conflict_fails() -> None:
     # why: two wheels ship jwt/__init__.py with different bytes and the venv holds one of them
-    # in a real directory: a merge chose, and the user must be told (reference invariant 15).
+    # in a real directory: a merge chose, and the user must be told (checks.md §6.15).
     shared = SharedPath("jwt/__init__.py", ("a", "b"), "distinct")
     o = obs(shared_paths=(shared,))
     (finding,) = check.check_a8(

@@ -1,6 +1,6 @@
 """The merge engine at runtime: synthetic wheels, a real venv of the host interpreter, real imports.
 
-Each test builds the collision shape of one engine rule (merge-engine.md §3) with `write_wheel`,
+Each test builds the collision shape of one engine rule (engine-contract.md §3) with `write_wheel`,
 assembles it under `merge` and asks the venv's own interpreter, through the probe, what it
 imports. Expectations come from the rules and the import system, one line of why each.
 """
@@ -152,7 +152,7 @@ def test_native_root_is_projected_whole_and_keeps_its_origin(env, host):
 def test_extend_path_winner_grafts_the_native_loser_from_the_fallback(env, host):
     # why: the regular claimant wins the native collision; the loser stays on sys.path, and a
     # winner whose __init__ calls pkgutil.extend_path appends the loser's portion at import
-    # time, so graftpkg.second imports through the fallback (reference §4.1).
+    # time, so graftpkg.second imports through the fallback (engine-contract.md §9.2).
     first = write_wheel(
         env / "w", "gfirst", "1.0", {"graftpkg/__init__.py": EXTEND_PATH, "graftpkg/first.py": ""}
     )

@@ -1,4 +1,4 @@
-"""Layout facts from RECORD paths (merge-engine.md §1, reference §1.2-1.3 and §4.4 vectors).
+"""Layout facts from RECORD paths (engine-contract.md §1.2-§1.3, §1.6 and §9.5 vectors).
 
 Expectations are the reference's worked examples; the RECORD path lists are representative
 excerpts of the real wheels (the shape that decides each fact, not every file).
@@ -178,7 +178,7 @@ def test_metadata_top_levels_are_neither_regular_nor_namespace():
 @pytest.mark.parametrize(
     ("paths", "native_roots"),
     [
-        # §4.4 vectors
+        # engine-contract.md §9.5 vectors
         (["cv2/__init__.py", "cv2/cv2.abi3.so"], ("cv2",)),
         (["cv2/cv2.abi3.so"], ("cv2",)),  # namespace cv2: the top-level is still the root
         (["pkg/__init__.py", "pkg/native/libfoo.so.1"], ("pkg",)),

@@ -1,4 +1,4 @@
-"""The physical merge (reference §3.13), ported from upstream's site_merge tests (§4.3).
+"""The physical merge (engine-contract.md §5), ported from upstream's site_merge tests (§9.4).
 
 Every source tree here is made read-only after it is written (0o444 files unless a test needs a
 mode, 0o555 directories), because real install trees are, and the merge must never touch them.

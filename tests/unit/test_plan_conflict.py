@@ -1,7 +1,7 @@
-"""Planner tests for every `py_venv_conflict` scenario of reference §4.1 (merge engine).
+"""Planner tests for every upstream `py_venv_conflict` scenario (engine-contract.md §9.2).
 
 Each row gives the wheel order, the whole expected plan and a one-line why reasoned from the
-rules of merge-engine.md §3 / reference §3. Runtime assertions upstream (which module imports,
+rules of engine-contract.md §3 and §4. Runtime assertions upstream (which module imports,
 which Summary is visible) translate to which wheel owns which path and who stays on fallback.
 """
 

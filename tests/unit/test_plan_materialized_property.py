@@ -81,9 +81,9 @@ def metadata_hard_error(error: PlanError) -> bool:
 def explained_by_plan(finding: Finding, plan: Plan) -> bool:
     """A finding the plan accounts for: a collision recorded on its top-level, or (for a lost
     module, A2) a decision that gave a directory holding it to another claimant. The second is
-    merge-engine.md's native span: a conflicted regular root with native code is projected
-    whole to its last regular claimant, the others stay on fallback, and no collision is
-    recorded for it (reference §3.2 step 4), so only the decision explains the loss."""
+    the native span (engine-contract.md §3.2.2): a conflicted regular root with native code is
+    projected whole to its last regular claimant, the others stay on fallback, and no collision
+    is recorded for it, so only the decision explains the loss."""
     if finding.subject.split(".")[0] in {c.name.split("/")[0] for c in plan.collisions}:
         return True
     if finding.rule != "A2":

@@ -1,7 +1,9 @@
-"""Planner tests for the resolver unit cases of reference §4.2 and the real-world shapes.
+"""Planner tests for the upstream resolver unit cases (engine-contract.md §9.3) and the
+real-world shapes.
 
-Real-world shapes (reference §1.3 worked examples, §6 history) are given as representative
-RECORD path lists of the named wheels, so the facts are what the real wheel would produce.
+Real-world shapes (engine-contract.md §1.6 worked examples, §9.6 history) are given as
+representative RECORD path lists of the named wheels, so the facts are what the real wheel would
+produce.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ MD = "distribution metadata entry"
 VENV = "the virtual environment"
 
 
-# --------------------------------------------------------------------------- reference §4.2
+# ------------------------------------------------------------------ engine-contract.md §9.3
 
 
 def test_single_wheel() -> None:
@@ -181,7 +183,8 @@ def test_data_file_nesting() -> None:
 
 
 def test_data_file_collapse() -> None:
-    # why: reference §3.9 example: single-owner directories bind whole, root files stay files.
+    # why: engine-contract.md §3.9 example: single-owner directories bind whole, root files
+    # stay files.
     wheels = [
         wheel(
             "a",

@@ -1,7 +1,8 @@
 """Shared vocabulary for the planner tests: synthetic wheels and a whole-plan comparison.
 
-The synthetic wheels translate the upstream fixture vocabulary (reference §4.1) into RECORD path
-lists, so the planner sees exactly the facts a real wheel of that shape would produce.
+The synthetic wheels translate the upstream fixture vocabulary (engine-contract.md §9.2) into
+RECORD path lists, so the planner sees exactly the facts a real wheel of that shape would
+produce.
 `assert_plan` compares every field of a plan against an expectation, and runs the plan
 invariants too, so each table row checks the whole plan, not one field.
 """
@@ -26,7 +27,7 @@ def synthetic(
     namespace: bool = True,
     label: str | None = None,
 ) -> WheelFacts:
-    """A wheel of the `py_venv_conflict` fixture family (reference §4.1), by path list.
+    """A wheel of the `py_venv_conflict` fixture family (engine-contract.md §9.2), by path list.
 
     Every wheel ships `collision_<metadata_name or value>-1.0.dist-info`; unless
     `metadata_only` (or `namespace=False`) the PEP 420 namespace `collision_namespace/` with

@@ -1,4 +1,4 @@
-"""Engine variants (merge-engine.md §4), policy neutrality (§3.12) and determinism."""
+"""Engine variants (engine-contract.md §7), policy neutrality (§6.1) and determinism."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ POLICY_CASES = [
 @pytest.mark.parametrize("wheels", POLICY_CASES)
 @pytest.mark.parametrize("engine", ["merge", "whole-tree", "pth"])
 def test_policy_never_changes_the_plan(wheels: list, engine: str) -> None:
-    # why: the policy only decides whether collisions fail or print (reference §3.12).
+    # why: the policy only decides whether collisions fail or print (engine-contract.md §6.1).
     result = plan(wheels, engine)
     before = result.to_json()
     messages = enforce_policy(result, "warning")

@@ -416,7 +416,7 @@ def test_cli_probe_text_and_json(layout: Layout, capsys: pytest.CaptureFixture[s
 
 def test_resolve_after_import_follows_a_rewritten_path(layout: Layout) -> None:
     # extend_path appends every sys.path portion at import time: static resolution cannot see
-    # the graft, resolution after the real import must (merge-engine.md §5).
+    # the graft, resolution after the real import must (checks.md §4.2).
     static = run_probe(layout.python, resolve=["extpath.grafted"])
     assert static.module("extpath.grafted").status == "not-found"
     after = run_probe(
