@@ -930,7 +930,7 @@ def startup_table(records: Sequence[CaseRecord]) -> Table:
         (
             *statements,
             "vs flat = median / flat median; noise floor = 2 × standard error of the "
-            "difference of means / flat median (reference §7): a difference below it is noise",
+            "difference of means / flat median (engine-contract.md §9.7): a difference below it is noise",
             "within 5 %: yes when the median is at most 5 % above flat's; noise when it is more "
             "but the excess is below the noise floor (cannot be told apart); no otherwise",
         ),
@@ -979,7 +979,7 @@ def syspath_table(records: Sequence[CaseRecord]) -> Table:
         tuple(rows),
         (
             "entries = non-empty sys.path entries; roots = distinct entries containing "
-            "`site-packages`; duplicate realpaths = entries − distinct realpaths (reference §7); "
+            "`site-packages`; duplicate realpaths = entries − distinct realpaths (engine-contract.md §9.7); "
             "target roots = 1 + the wheels the plan leaves on fallback",
         ),
     )

@@ -16,7 +16,7 @@ DESCRIPTION = """\
 Fetch (or take) each wheel, unpack it into its read-only install tree, plan the venv with the
 chosen engine and write it at DIR: relative symlinks into the trees for projected paths, real
 directories for namespace unions and physical merges, one .pth line per wheel left on fallback,
-bin/ console script wrappers and .data/data files under the prefix (merge-engine.md §2).
+bin/ console script wrappers and .data/data files under the prefix (docs/engine-contract.md §2).
 
 Argument order is wheel order: on a collision the later wheel wins. PIN_OR_WHEEL is
 `name==version` (the file matching --python's tags is chosen) or a path to a local .whl file.

@@ -13,7 +13,7 @@ HELP = "show a wheel's layout facts: top-levels, namespace entries, native roots
 
 DESCRIPTION = """\
 Fetch (or take) each wheel, check it against its RECORD, unpack it into its read-only install
-tree and print the layout facts the merge engine plans from (merge-engine.md §1): top-levels
+tree and print the layout facts the merge engine plans from (docs/engine-contract.md §1.3): top-levels
 (regular package, regular module file, namespace, metadata), namespace entries and directories,
 regular roots below namespaces, native roots, console scripts, data files and root .pth files.
 

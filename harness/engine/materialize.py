@@ -347,7 +347,7 @@ def _write_layout(
         if parts[0] in RESERVED_PREFIX_ROOTS:
             raise MaterializeError(
                 f"data file `{path}` of {label} lies under `{parts[0]}`, which the venv owns; "
-                f"the planner must not project it (reference §3.9)"
+                f"the planner must not project it (engine-contract.md §2.6)"
             )
         existing = venv.joinpath(*parts)
         if existing.is_dir() and not existing.is_symlink() and not any(existing.iterdir()):

@@ -132,8 +132,12 @@ def test_scripts_and_headers_are_unpacked_but_never_projected(
     merged = assemble(list(wheels.values()), interpreter, tmp_path / "merge", engine="merge")
     prefix = Path(merged.venv.path)
     assert _data_dirs_in(Path(merged.venv.site_packages)) == []
-    assert not (prefix / "bin" / "rst2html.py").exists(), "scripts are never projected (§2.1)"
-    assert not [p for p in (prefix / "include").rglob("greenlet.h")], "nor are headers (§2.1)"
+    assert not (prefix / "bin" / "rst2html.py").exists(), (
+        "scripts are never projected (engine-contract.md §2.6)"
+    )
+    assert not [p for p in (prefix / "include").rglob("greenlet.h")], (
+        "nor are headers (engine-contract.md §2.6)"
+    )
 
     # the known difference from a pip-like install, kept visible: flat copies scripts into bin/
     flat = assemble(list(wheels.values()), interpreter, tmp_path / "flat", engine="flat")

@@ -39,17 +39,9 @@ _FOREIGN_PREFIX = re.compile(r"\b(?:reference|rules_py)\s+$", re.I)
 _HEADING = re.compile(r"^#{1,6}\s+(\d+(?:\.\d+)*)\.?\s")
 _ELSEWHERE = "(outside docs/)"
 
-# (file, citation) pairs inside code strings that predate docs/: each still needs a code change
-# by the module's owner (rewrite the text to cite docs/), after which it must leave this list.
-IN_CODE_STRINGS = {
-    ("harness/bench.py", "reference §7"),
-    ("harness/commands/assemble.py", "merge-engine.md §2"),
-    ("harness/commands/facts.py", "merge-engine.md §1"),
-    ("harness/engine/materialize.py", "reference §3.9"),
-    ("tests/e2e/test_data_files.py", "§2.1"),
-    ("tests/unit/test_faults.py", "reference §3.8"),
-    ("tests/unit/test_faults_runtime.py", "reference §3.9"),
-}
+# (file, citation) pairs inside code strings allowed to cite outside docs/: none any more; a
+# string that must keep such a citation would be listed here with its reason.
+IN_CODE_STRINGS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,7 @@ entry_points = { console_scripts = { tool = "two_pkg:main" } }
 [[expect.console_script]]
 name = "tool"
 owner = "two"
-explanation = "the last claimant of a console script name wins (reference §3.8)"
+explanation = "the last claimant of a console script name wins (engine-contract.md §3.8)"
 """
 
 BLIND = """

@@ -72,7 +72,7 @@ data = { data = { "share/withdata/x.json" = "{}" } }
 [[expect.prefix_file]]
 path = "share/withdata/x.json"
 owner = "withdata"
-explanation = "PEP 427 .data/data files are installed relative to the prefix (reference §3.9)"
+explanation = "PEP 427 .data/data files are installed relative to the prefix (engine-contract.md §3.9)"
 """
 
 
