@@ -65,7 +65,11 @@ def summary_by_case(results: Sequence[Result]) -> str:
         passed = sum(r.status == "pass" for r in under_test)
         skipped = sum(r.status == "skip" for r in under_test)
         unexercised = sum(r.status == "unexercised" for r in under_test)
-        text = f"{case}: {passed}/{len(under_test) - skipped - unexercised} passed"
+        refused = sum(r.status == "refused" and r.ok for r in under_test)
+        judged = len(under_test) - skipped - unexercised - refused
+        text = f"{case}: {passed}/{judged} passed"
+        if refused:
+            text += f", {refused} refused as the case accepts"
         if skipped:
             text += f", {skipped} skipped"
         if unexercised:

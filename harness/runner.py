@@ -264,9 +264,12 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
         findings = list(premise_findings)
         if built.plan is not None and engine in ENGINES:
             findings += _plan_findings(facts.wheels, built.plan)
-        reports = built.warnings if built.own else None
-        strict = engine in LAYOUT_ENGINES or is_fault(engine)
-        findings += judge(obs, flat_obs, facts, scoped, names, built.plan, reports, strict)
+        # A8 judges the merge engine's duty to report the conflicts it resolved
+        # (engine-contract.md §5.5): merge and its bug models; flat reports like pip, not so
+        reports = built.warnings if built.own and strict_layout(engine) else None
+        findings += judge(
+            obs, flat_obs, facts, scoped, names, built.plan, reports, strict_layout(engine)
+        )
         result = _result(case.name, version, engine, findings, t0, expected_to_fail)
         results.append(
             replace(
@@ -278,6 +281,11 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
             )
         )
     return results
+
+
+def strict_layout(engine: str) -> bool:
+    """The merge engine and its bug models, held to the merge engine's own rules (A7, A8)."""
+    return engine in LAYOUT_ENGINES or is_fault(engine)
 
 
 def judge(

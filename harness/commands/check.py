@@ -113,7 +113,7 @@ def check_venv(
     """Every finding for `venv_dir`, and the modules static tools cannot see."""
     from harness import check, interpreters, runner, supply
     from harness.cases import find_case
-    from harness.expectations import LAYOUT_ENGINES, parse_spec
+    from harness.expectations import parse_spec
     from harness.observe import observe_venv, wheel_facts
     from harness.runtime import venv_python
 
@@ -149,7 +149,7 @@ def check_venv(
         scoped = spec.for_engine(engine) if spec else None
         obs = observe_venv(venv_dir, facts, names, scoped or blank, python=python)
         # judged while the flat oracle still exists: ownership is read from the files lazily
-        strict = engine in LAYOUT_ENGINES or is_fault(engine)
+        strict = runner.strict_layout(engine)
         findings += runner.judge(obs, flat_obs, facts, scoped, names, plan, None, strict)
     if (
         plan is not None

@@ -109,3 +109,16 @@ def test_summary_states_coverage_and_why_each_cell_did_not_run(corpus, capsys, t
     cov = json.loads(report.read_text())["coverage"]
     assert (cov["cells"], cov["run"]) == (2, 1)
     assert [(c["case"], c["status"]) for c in cov["not_run"]] == [("d-later", "skip")]
+
+
+def test_summary_counts_an_accepted_refusal_apart_from_passes():
+    # why: a refusal the case accepts is neither a pass nor a failure; the line says so
+    from harness.report import summary_by_case
+    from harness.runner import Result
+
+    results = [
+        Result("c", "3.11.7", "merge", "pass"),
+        Result("c", "3.11.7", "pex3-venv", "refused", refusal_accepted=True),
+        Result("c", "3.11.7", "uv", "refused", refusal_accepted=False),
+    ]
+    assert summary_by_case(results) == "c: 1/2 passed, 1 refused as the case accepts"
