@@ -1,5 +1,5 @@
 """`python -m harness` is the same as the `harness` console script."""
 
-from harness.cli import main
+from harness.cli import program
 
-raise SystemExit(main())
+raise SystemExit(program())

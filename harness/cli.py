@@ -8,6 +8,7 @@ printed as one paragraph, exit status 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -95,5 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def program() -> int:
+    """`main()` as a process: the `harness` console script and `python -m harness`.
+
+    The process ends when the command does. `gc.freeze()` first moves every object still alive
+    into the permanent generation, so the collections the interpreter runs while it shuts down
+    do not walk the tens of thousands of objects the command imported, all about to be freed
+    anyway (~8 ms of a warm `harness assemble` as a new process). Exit handlers still run and
+    streams are flushed as usual. `main()` does not do it: tests and other programs call it in
+    a long-lived process.
+    """
+    status = main()
+    gc.freeze()
+    return status
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(program())
