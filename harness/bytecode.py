@@ -38,20 +38,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.logs import lazy_logger
 from harness.model import InstallTree, Interpreter
 from harness.wheel import file_sha256, site_files
 
-log = logging.getLogger("harness.bytecode")
+log = lazy_logger("harness.bytecode")
 
 BYTECODE_DIR = ".bytecode"  # <tree>/.bytecode/<cache tag>.json
 MANIFEST_FORMAT = "harness-tree-bytecode 1"
@@ -289,6 +288,8 @@ def _run_compiler(
     # drop PYTHONHASHSEED, which fixes the marshal order of set constants. The environment is
     # built from nothing, and the working directory is the private one (it is sys.path[0]).
     env = {"PATH": os.environ.get("PATH", os.defpath), "PYTHONHASHSEED": "0"}
+    import subprocess  # only a tree not yet compiled for this interpreter needs it
+
     try:
         done = subprocess.run(
             [interpreter.executable, "-s", "-B", "-c", _COMPILER],

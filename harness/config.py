@@ -8,7 +8,6 @@ installed pip carries.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +48,8 @@ def _pip_configured_index() -> str | None:
     """pip's configured `index-url` (environment, user and global config), if any."""
     if os.environ.get("PIP_INDEX_URL"):
         return os.environ["PIP_INDEX_URL"]
+    import subprocess
+
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "list"],

@@ -236,8 +236,13 @@ class Plan:
 # --------------------------------------------------------------------------- serialisation
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """Dataclasses, tuples and sets to JSON-ready dicts and lists (deterministic)."""
+    if type(value) in _SCALARS:  # most values (a venv manifest holds ~1 000 tag strings)
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

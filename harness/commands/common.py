@@ -51,12 +51,15 @@ def add_python(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_name(word: str) -> str:
-    """An in-process engine: one of ENGINES or a fault variant `fault:NAME`."""
-    from harness.engine.faults import fault_named
+    """An in-process engine: one of ENGINES or a fault variant `fault:NAME`.
 
+    argparse runs this on the default too, so the fault catalogue (and the engine it imports)
+    is imported only for a `fault:` word: `harness assemble` without one never loads them."""
     if word in ENGINES:
         return word
     if is_fault(word):
+        from harness.engine.faults import fault_named
+
         try:
             fault_named(word)
         except HarnessError as exc:

@@ -16,7 +16,6 @@ from pathlib import Path
 from harness.engine.materialize import Venv, materialize, prepare_out, write_state
 from harness.engine.plan import enforce_policy, plan
 from harness.model import InstallTree, Interpreter, Plan, PreparedWheel
-from harness.oracle import install_flat
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,8 @@ def _flat(
 ) -> Venv:
     """The oracle's venv, with the same `.harness/` state as every other venv (the flat plan
     and a manifest whose owners are the oracle's own record of who wrote each file)."""
+    from harness.oracle import install_flat  # the oracle (pypa/installer) only for `flat`
+
     out = Path(os.path.abspath(out))
     prepare_out(out, replace)
     flat = install_flat(prepared, interpreter, out)

@@ -30,13 +30,16 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.bytecode import TreeBytecode, compile_trees
-from harness.engine.merge import Conflict, MergeSource, merge_tree
 from harness.errors import MaterializeError, PolicyError
 from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
 from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
 from harness.wheel import site_files
+
+if TYPE_CHECKING:
+    from harness.engine.merge import Conflict, MergeResult, MergeSource
 
 ENGINE_PTH = "_harness_engine.pth"
 MANIFEST_FORMAT = 1
@@ -281,11 +284,21 @@ def materialize(
     return result
 
 
+def merge_tree(into: Path, sources: Sequence[MergeSource]) -> MergeResult:
+    """`harness.engine.merge.merge_tree`, imported when a plan has a merge: most venvs have
+    none, and a warm `harness assemble` should not pay for loading code it does not run."""
+    from harness.engine import merge
+
+    return merge.merge_tree(into, sources)
+
+
 def merge_source(
     label: str, tree: InstallTree, root: str, bytecode: TreeBytecode | None
 ) -> MergeSource:
     """What `label` contributes to the merge of `root`: the files its RECORD lists under it and
     the bytecode compiled for the target interpreter, never a walk of the live tree."""
+    from harness.engine.merge import MergeSource
+
     prefix = root + "/"
     files = [p[len(prefix) :] for p in site_files(tree.root) if p.startswith(prefix)]
     compiled = [
@@ -306,12 +319,20 @@ def _write_layout(
     bytecode: Mapping[Path, TreeBytecode | None],
 ) -> tuple[dict[str, str], list[Conflict]]:
     """merge, whole-tree, pth: projections, merges, the engine .pth, data projections."""
+    real_site: dict[str, Path] = {}  # label -> its tree's real site-packages (one realpath each)
+
+    def tree_site(label: str) -> Path:
+        if label not in real_site:
+            real_site[label] = _real(_tree(trees, label).site_packages)
+        return real_site[label]
+
     for path, label in plan.projections:
-        target = _real(_tree(trees, label).site_packages) / path
-        _symlink(site_packages, path, target, "projection")
+        _symlink(site_packages, path, tree_site(label) / path, "projection")
 
     owners: dict[str, str] = {}
     conflicts: list[Conflict] = []
+    if plan.merges:
+        from harness.engine.merge import Conflict
     for group in sorted(plan.merges, key=lambda g: g.root):
         parts = _check_rel(group.root, "merge root")
         into = _real_dirs(site_packages, parts[:-1]) / parts[-1]
@@ -337,7 +358,7 @@ def _write_layout(
         )
 
     lines = [
-        pth_line(fallback, _real(_tree(trees, fallback.label).site_packages), site_packages, venv)
+        pth_line(fallback, tree_site(fallback.label), site_packages, venv)
         for fallback in plan.fallbacks
     ]
     (site_packages / ENGINE_PTH).write_text("".join(line + "\n" for line in lines))

@@ -80,6 +80,6 @@ def test_an_interpreter_answer_is_remembered_on_disk(private_cache, monkeypatch)
     def refuse(*_args, **_kwargs):
         raise AssertionError("a remembered interpreter must not be asked again")
 
-    monkeypatch.setattr(interpreters.subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
     assert interpreters.query(target) == first
     assert len(list((private_cache / "interpreters").glob("*.json"))) == 1
