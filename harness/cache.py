@@ -17,31 +17,33 @@ matches is reported, removed under the lock and fetched again, never used.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from harness import config
+from harness import config, names
 from harness.errors import HarnessError, IntegrityError, OfflineError, WheelError
-from harness.index import IndexClient, ProgressCallback, default_client, terminal_progress
+from harness.logs import lazy_logger
 from harness.model import WheelFile
 from harness.wheel import file_sha256
 
 if TYPE_CHECKING:
     import filelock
 
-log = logging.getLogger("harness.cache")
+    from harness.index import IndexClient, ProgressCallback
+
+log = lazy_logger("harness.cache")
 
 UrlResolver = Callable[[WheelFile], str]
+
+# Up to this many bytes of cached files are re-hashed in the calling thread (~0.1 s of sha256).
+_SERIAL_HASH_BYTES = 128 << 20
 
 # path -> (inode, size, mtime_ns) of files this process has hashed and found correct
 _verified: dict[str, tuple[int, int, int]] = {}
@@ -51,8 +53,8 @@ _verified_lock = threading.Lock()
 def describe_wheel_file(wheel_file: WheelFile) -> str:
     """`name version (filename)` read from the file name, for error lists."""
     try:
-        name, version, _build, _tags = parse_wheel_filename(wheel_file.filename)
-    except InvalidWheelFilename:
+        name, version, _build, _tags = names.parse_wheel_filename(wheel_file.filename)
+    except names.InvalidWheelFilename:
         return wheel_file.filename
     return f"{name} {version} ({wheel_file.filename})"
 
@@ -91,7 +93,11 @@ class WheelCache:
 
     @property
     def client(self) -> IndexClient:
-        return self._client or default_client()
+        if self._client is not None:
+            return self._client
+        from harness.index import default_client  # the index client only when it is asked
+
+        return default_client()
 
     def with_offline(self, offline: bool) -> WheelCache:
         """The same cache with offline mode forced on or off."""
@@ -161,7 +167,7 @@ class WheelCache:
 
     def find(self, name: str, version: str) -> list[WheelFile]:
         """Cached files of `name==version` (by file name; verified again by `get` on use)."""
-        wanted_name = canonicalize_name(name)
+        wanted_name = names.canonicalize_name(name)
         try:
             wanted_version = Version(version)
         except InvalidVersion:
@@ -169,8 +175,8 @@ class WheelCache:
         found = []
         for path in sorted((self.root / "sha256").glob("*/*/*.whl")):
             try:
-                wheel_name, wheel_version, _b, _t = parse_wheel_filename(path.name)
-            except InvalidWheelFilename:
+                wheel_name, wheel_version, _b, _t = names.parse_wheel_filename(path.name)
+            except names.InvalidWheelFilename:
                 continue
             if wheel_name != wanted_name or wheel_version != wanted_version:
                 continue
@@ -237,6 +243,8 @@ class WheelCache:
         url: str,
         on_progress: ProgressCallback | None,
     ) -> Path:
+        from harness.index import terminal_progress
+
         progress = on_progress or terminal_progress(filename)
 
         def write(fh: IO[bytes]) -> tuple[str, int]:
@@ -300,10 +308,27 @@ class WheelCache:
             except HarnessError as exc:
                 return FetchResult(wheel_file, None, "error", exc)
 
-        if len(unique) <= 1 or jobs <= 1:
+        if len(unique) <= 1 or jobs <= 1 or self._all_on_disk(unique):
             return [one(wf) for wf in unique]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch") as pool:
             return list(pool.map(one, unique))
+
+    def _all_on_disk(self, wheel_files: Sequence[WheelFile]) -> bool:
+        """Every file is in the cache with its pinned size and they are small together: then
+        nothing is downloaded and hashing them in this thread takes less than starting worker
+        threads would (a warm run). Hashes are still checked, by `obtain`."""
+        total = 0
+        for wheel_file in wheel_files:
+            try:
+                size = self.path_for(wheel_file).stat().st_size
+            except OSError:
+                return False
+            if size != wheel_file.size:
+                return False
+            total += size
+        return total <= _SERIAL_HASH_BYTES
 
     def download_unpinned(
         self, filename: str, sha256: str, url: str, size: int | None = None
@@ -332,8 +357,8 @@ class WheelCache:
         """Copy a local wheel into the cache (hashed here) so it is as immutable as a download."""
         source = Path(path)
         try:
-            parse_wheel_filename(source.name)
-        except InvalidWheelFilename as exc:
+            names.parse_wheel_filename(source.name)
+        except names.InvalidWheelFilename as exc:
             raise WheelError(f"{source}: not a valid wheel file name: {exc}") from exc
         if not source.is_file():
             raise WheelError(f"{source}: no such wheel file")

@@ -6,13 +6,11 @@ be built in tests from a list of paths, and a real wheel's facts are exactly wha
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Sequence
 
-from packaging.utils import canonicalize_name
-
 from harness.model import ConsoleScript, WheelFacts
+from harness.names import canonicalize_name
 
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _SONAME = re.compile(r"\.so\.\d")
@@ -31,6 +29,8 @@ def is_metadata(top_level: str) -> bool:
 
 def record_paths(record_text: str) -> list[str]:
     """The first column of every RECORD row, parsed with csv semantics."""
+    import csv
+
     return [row[0] for row in csv.reader(record_text.splitlines()) if row and row[0]]
 
 

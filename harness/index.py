@@ -11,28 +11,25 @@ every retry must be logged (logger `harness.index`) with the URL and the reason.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import logging
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from packaging.utils import canonicalize_name
-
 from harness import __version__, config
 from harness.errors import IndexError_, IntegrityError
+from harness.logs import lazy_logger
+from harness.names import canonicalize_name
 
 if TYPE_CHECKING:
     import requests
 
-log = logging.getLogger("harness.index")
+log = lazy_logger("harness.index")
 
 
 def _requests():  # type: ignore[no-untyped-def]
@@ -96,6 +93,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # only a throttled response needs it
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -319,32 +318,39 @@ def parse_json_page(body: bytes, page_url: str) -> list[IndexFile]:
     return files
 
 
-class _AnchorParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
+def _anchor_parser():  # type: ignore[no-untyped-def]
+    """An HTML parser collecting anchors; html.parser is imported only for an HTML page (the
+    JSON API and offline runs never need it)."""
+    from html.parser import HTMLParser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._current = dict(attrs)
-            self._text = []
+    class _AnchorParser(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.anchors: list[tuple[dict[str, str | None], str]] = []
+            self._current: dict[str, str | None] | None = None
+            self._text: list[str] = []
 
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._current = dict(attrs)
+                self._text = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self.anchors.append((self._current, "".join(self._text).strip()))
-            self._current = None
+        def handle_data(self, data: str) -> None:
+            if self._current is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self._current is not None:
+                self.anchors.append((self._current, "".join(self._text).strip()))
+                self._current = None
+
+    return _AnchorParser()
 
 
 def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
     """A PEP 503 project page: anchors, `#sha256=` fragments, `data-yanked`,
     `data-requires-python` (entity-decoded). `data-dist-info-metadata` is ignored."""
-    parser = _AnchorParser()
+    parser = _anchor_parser()
     parser.feed(text)
     parser.close()
     files = []

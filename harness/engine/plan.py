@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from packaging.utils import canonicalize_name
-
 from harness.errors import HarnessError, PlanError, PolicyError
 from harness.facts import is_metadata, split_dist_info
 from harness.model import (
@@ -33,6 +31,7 @@ from harness.model import (
     Plan,
     WheelFacts,
 )
+from harness.names import canonicalize_name
 
 # Prefix roots the venv owns: a wheel's `.data/data` file there would overwrite the venv itself.
 RESERVED_DATA_ROOTS = ("bin", "lib", "pyvenv.cfg")
