@@ -24,29 +24,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
+import threading
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import (
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
+from harness import names
 from harness.config import PROJECT_ROOT
 from harness.errors import CaseFileError
 from harness.model import Pin, WheelFile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the host is 3.11; tomli is the same parser for 3.10
-    import tomli as tomllib
 
 CASE_FILE = "case.toml"
 PIN_TABLES = ("support", "wheels")  # in wheel order: support wheels first
@@ -123,10 +116,10 @@ def _wheel_file(where: _Where, entry: Any, at: str, name: str, version: Version)
     _only(where, entry, FILE_KEYS, at)
     filename = _string(where, entry, "filename", f"{at}.filename")
     try:
-        wheel_name, wheel_version, _build, _tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename as exc:
+        wheel_name, wheel_version, _build, _tags = names.parse_wheel_filename(filename)
+    except names.InvalidWheelFilename as exc:
         raise where.fail(f"{at}.filename", f"is not a valid wheel file name: {exc}") from exc
-    if wheel_name != canonicalize_name(name) or wheel_version != version:
+    if wheel_name != names.canonicalize_name(name) or wheel_version != version:
         raise where.fail(
             f"{at}.filename",
             f"is a wheel of {wheel_name} {wheel_version}, expected one of {name} {version}",
@@ -211,7 +204,7 @@ def _pin(where: _Where, table: Any, at: str) -> Pin:
 
 
 def _file_tags(filename: str) -> list[str]:
-    return [str(t) for t in parse_wheel_filename(filename)[3]]
+    return list(names.wheel_tags(filename))
 
 
 def _synthetic_pin(
@@ -356,12 +349,89 @@ def load_case(path_or_dir: str | Path) -> Case:
     if not path.is_file():
         raise CaseFileError(f"{path}: no such case file (expected cases/<name>/{CASE_FILE})")
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseFileError(f"{path}: TOML syntax error: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CaseFileError(f"{path}: not UTF-8 text: {exc}") from exc
-    return parse_case(path.parent.name, path, document)
+    return parse_case(path.parent.name, path, toml_document(text, path))
+
+
+# Bump when what a document is remembered as changes.
+DOCUMENT_FORMAT = "harness-toml-document 1"
+# The parser a remembered document came from: tomllib is the standard library's (tomli before
+# 3.11), so a newer Python's TOML rules never answer for an older one.
+_PARSER = "python{}.{}".format(*sys.version_info[:2])
+
+
+def documents_dir() -> Path:
+    """Where parsed case documents are remembered: `<cache>/case-documents/<sha256>.json`."""
+    from harness import config
+
+    return config.cache_dir() / "case-documents"
+
+
+def toml_document(text: str, path: Path) -> dict[str, Any]:
+    """The TOML document `text` (read from `path`, named in errors) as tomllib parses it.
+
+    What tomllib made of a text is remembered by the text's sha256, as JSON, when JSON holds it
+    exactly (no dates, no NaN), so a case file read before is not parsed again and tomllib
+    (~4 ms to import, with datetime) is imported only for a text not seen before. A text that
+    does not parse is never remembered: it fails the same way every time.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    memo = documents_dir() / f"{digest}.json"
+    try:
+        remembered = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        remembered = None
+    if (
+        isinstance(remembered, dict)
+        and remembered.get("format") == DOCUMENT_FORMAT
+        and remembered.get("parser") == _PARSER
+        and isinstance(remembered.get("document"), dict)
+    ):
+        return remembered["document"]
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - the host is 3.11; tomli is the same parser for 3.10
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(f"{path}: TOML syntax error: {exc}") from exc
+    _remember_document(memo, document)
+    return document
+
+
+def _remember_document(memo: Path, document: dict[str, Any]) -> None:
+    """Best effort and atomic; only a document JSON gives back as it is (`_json_exact`)."""
+    if not _json_exact(document):
+        return
+    try:
+        text = json.dumps({"format": DOCUMENT_FORMAT, "parser": _PARSER, "document": document})
+    except (TypeError, ValueError):
+        return  # a date or time: not JSON
+    if json.loads(text)["document"] != document:
+        return
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo.with_name(f"{memo.name}.{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, memo)
+    except OSError:
+        return
+
+
+def _json_exact(value: Any) -> bool:
+    """Only values whose JSON reads back as the same type and value: tables with string keys,
+    arrays, strings, integers, booleans and finite floats (a TOML date or time is no JSON
+    value; NaN and the infinities are no standard JSON)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_exact(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_exact(v) for v in value)
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    return value is None or isinstance(value, (str, int, bool))
 
 
 def discover_cases(root: str | Path | None = None) -> list[Case]:
@@ -378,6 +448,14 @@ def case_names(root: str | Path | None = None) -> list[str]:
     if not base.is_dir():
         return []
     return sorted(d.name for d in base.iterdir() if (d / CASE_FILE).is_file())
+
+
+def is_case_name(name: str, root: str | Path | None = None) -> bool:
+    """`name` is one of `case_names(root)`, asked of that one directory (no listing)."""
+    base = Path(root) if root is not None else default_cases_root()
+    if name in ("", ".", "..") or any(sep and sep in name for sep in ("/", os.sep, os.altsep)):
+        return False
+    return (base / name / CASE_FILE).is_file()
 
 
 def find_case(name: str, root: str | Path | None = None) -> Case:

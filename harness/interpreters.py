@@ -8,31 +8,33 @@ architecture and C library, so the manylinux/musllinux/macOS platform list is th
 the interpreter and ABI differ, and those come from the target itself. A target whose
 `sysconfig.get_platform()` or pointer size differs from the host's (a 32-bit build, say) is
 refused rather than given wrong tags.
+
+Both answers are remembered on disk (`<cache>/interpreters/`): the snippet's, keyed by the
+target binary (realpath, size, mtime), and on glibc Linux the tags computed from it, keyed by
+everything `platform_tags()` reads besides (packaging's version, the host binary, the glibc
+version, the host platform, an installed `_manylinux` override). A warm run then neither starts
+the target nor imports `packaging.tags` (~10 ms with logging, platform and subprocess).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import sysconfig
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from packaging import tags as packaging_tags
-
 from harness.errors import InterpreterError
+from harness.logs import lazy_logger
 from harness.model import Interpreter
 
-log = logging.getLogger("harness.interpreters")
+log = lazy_logger("harness.interpreters")
 
 MIN_VERSION = (3, 8)  # the oldest target the snippet, virtualenv and the corpus support
 
@@ -50,6 +52,9 @@ print(json.dumps({
     "pointer_bits": struct.calcsize("P") * 8,
 }))
 """
+
+# The tags' memo format: bump when what `compute_tags` returns for the same inputs changes.
+TAGS_FORMAT = 1
 
 _NAME = re.compile(r"python3(\.\d+)?t?")
 _VERSION_SPEC = re.compile(r"(?:python)?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -74,6 +79,8 @@ def compute_tags(
     version: Sequence[int], abi: str, platforms: Iterable[str] | None = None
 ) -> tuple[str, ...]:
     """Supported tags, most preferred first, for a CPython `version` with `abi`."""
+    from packaging import tags as packaging_tags  # ~10 ms: only when tags are not remembered
+
     python_version = (int(version[0]), int(version[1]))
     platform_list = list(platforms if platforms is not None else packaging_tags.platform_tags())
     ordered = [
@@ -85,7 +92,9 @@ def compute_tags(
     return tuple(dict.fromkeys(str(tag) for tag in ordered))
 
 
-def _from_info(info: dict) -> Interpreter:
+def _from_info(info: dict, tags: Sequence[str] | None = None) -> Interpreter:
+    """The interpreter `info` describes, with `tags` when they are known (remembered), else
+    computed from `info`."""
     host_platform = sysconfig.get_platform()
     host_bits = struct.calcsize("P") * 8
     if info["platform"] != host_platform or info["pointer_bits"] != host_bits:
@@ -99,8 +108,45 @@ def _from_info(info: dict) -> Interpreter:
         executable=os.path.realpath(info["executable"]),
         version=version,  # type: ignore[arg-type]
         implementation=info["implementation"],
-        tags=compute_tags(version, abi_tag(info)),
+        tags=tuple(tags) if tags is not None else compute_tags(version, abi_tag(info)),
     )
+
+
+def _tags_key(info: dict) -> list | None:
+    """Everything the tags of `info` depend on, or None where that is not known cheaply (off
+    glibc Linux: then they are computed every time). `platform_tags()` reads the host
+    platform, the host binary (its ELF header), the glibc version and a `_manylinux` module
+    that may override manylinux compatibility; the rules are packaging's, by version."""
+    if sys.platform != "linux":
+        return None
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION")
+        host = os.path.realpath(sys.executable)
+        host_stat = os.stat(host)
+    except (AttributeError, ValueError, OSError):
+        return None
+    if not glibc:
+        return None
+    import importlib.util
+
+    import packaging
+
+    try:
+        override = importlib.util.find_spec("_manylinux") is not None
+    except (ImportError, ValueError):
+        return None
+    return [
+        TAGS_FORMAT,
+        getattr(packaging, "__version__", ""),
+        host,
+        host_stat.st_size,
+        host_stat.st_mtime_ns,
+        glibc,
+        sysconfig.get_platform(),
+        override,
+        abi_tag(info),
+        list(info["version"][:2]),
+    ]
 
 
 def _memo_file(path: str) -> Path:
@@ -111,10 +157,11 @@ def _memo_file(path: str) -> Path:
     return config.cache_dir() / "interpreters" / f"{digest}.json"
 
 
-def _remembered(path: str, stamp: list[int]) -> dict | None:
+def _remembered(path: str, stamp: list[int]) -> tuple[dict, list[str] | None] | None:
     """The snippet's answer for this binary from an earlier process, if the binary is the same
     file (realpath, size, mtime): an interpreter's version, ABI and platform cannot change
-    without its binary changing. Tags are always computed afresh (`_from_info`)."""
+    without its binary changing. With it, the tags computed from it when everything they
+    depend on is still what it was (`_tags_key`), else None for the tags."""
     try:
         doc = json.loads(_memo_file(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -122,20 +169,30 @@ def _remembered(path: str, stamp: list[int]) -> dict | None:
     if not isinstance(doc, dict) or doc.get("realpath") != path or doc.get("stamp") != stamp:
         return None
     info = doc.get("info")
-    return info if isinstance(info, dict) else None
+    if not isinstance(info, dict):
+        return None
+    tags = doc.get("tags")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return info, None
+    try:
+        key = _tags_key(info)
+    except (KeyError, TypeError, IndexError):
+        key = None
+    return info, tags if key is not None and doc.get("tags_key") == key else None
 
 
-def _remember(path: str, stamp: list[int], info: dict) -> None:
+def _remember(path: str, stamp: list[int], info: dict, tags: Sequence[str] = ()) -> None:
     """Best effort (a read-only cache just asks again next time); atomic, so a reader never
-    sees half a file."""
+    sees half a file. `tags` are kept when their key can be told (`_tags_key`)."""
     memo = _memo_file(path)
+    doc: dict = {"realpath": path, "stamp": stamp, "info": info}
+    key = _tags_key(info) if tags else None
+    if key is not None:
+        doc.update(tags_key=key, tags=list(tags))
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
         partial = memo.with_name(f"{memo.name}.{os.getpid()}.{threading.get_ident()}.part")
-        partial.write_text(
-            json.dumps({"realpath": path, "stamp": stamp, "info": info}, sort_keys=True),
-            encoding="utf-8",
-        )
+        partial.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
         os.replace(partial, memo)
     except OSError as exc:
         log.debug("cannot remember the answer of %s: %s", path, exc)
@@ -161,14 +218,19 @@ def query(executable: str | os.PathLike[str]) -> Interpreter:
             return _query_cache[key]
     remembered = _remembered(path, stamp)
     if remembered is not None:
+        info, tags = remembered
         try:
-            interpreter = _from_info(remembered)
+            interpreter = _from_info(info, tags)
         except (InterpreterError, KeyError, TypeError, ValueError):
             pass  # an answer the current code cannot use: ask again
         else:
+            if tags is None and _tags_key(info) is not None:
+                _remember(path, stamp, info, interpreter.tags)  # the tags, for the next run
             with _query_lock:
                 _query_cache[key] = interpreter
             return interpreter
+    import subprocess  # only an interpreter not remembered is asked
+
     try:
         completed = subprocess.run(
             [str(executable), "-I", "-c", QUERY_SNIPPET],
@@ -192,7 +254,7 @@ def query(executable: str | os.PathLike[str]) -> Interpreter:
             f"{executable}: unreadable interpreter query output {completed.stdout[:200]!r}"
         ) from exc
     interpreter = _from_info(info)
-    _remember(path, stamp, info)
+    _remember(path, stamp, info, interpreter.tags)
     with _query_lock:
         _query_cache[key] = interpreter
     return interpreter
@@ -235,6 +297,8 @@ def _uv_candidates() -> list[Path]:
     uv = shutil.which("uv")
     if not uv:
         return []
+    import subprocess
+
     try:
         completed = subprocess.run(
             [uv, "python", "list", "--only-installed", "--output-format", "json"],
@@ -277,6 +341,8 @@ def discover(refresh: bool = False) -> list[Interpreter]:
             except InterpreterError as exc:
                 log.debug("skipping %s: %s", path, exc)
                 return None
+
+        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             answers = list(pool.map(ask, candidates()))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import re
 import tempfile
@@ -20,17 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from harness import cases as case_files
+from harness import names
 from harness.cache import WheelCache
 from harness.errors import (
     HarnessError,
@@ -38,11 +32,14 @@ from harness.errors import (
     IntegrityError,
     OfflineError,
 )
-from harness.index import IndexClient, IndexFile, default_client
 from harness.interpreters import tags_summary
+from harness.logs import lazy_logger
 from harness.model import Interpreter, Pin, PreparedWheel, WheelFile
 
-log = logging.getLogger("harness.supply")
+if TYPE_CHECKING:  # the index client is imported where it is used: a case run never needs it
+    from harness.index import IndexClient, IndexFile
+
+log = lazy_logger("harness.supply")
 
 _NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
@@ -52,8 +49,7 @@ _NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 def wheel_tags(filename: str) -> frozenset[str]:
     """The tags a wheel file name declares (`py2.py3-none-any` → two tags)."""
-    _name, _version, _build, tags = parse_wheel_filename(filename)
-    return frozenset(str(t) for t in tags)
+    return names.wheel_tags(filename)
 
 
 @lru_cache(maxsize=32)
@@ -148,17 +144,21 @@ class IndexResolver:
     def client(self) -> IndexClient:
         if self._client is not None:
             return self._client
-        return self._cache.client if self._cache is not None else default_client()
+        if self._cache is not None:
+            return self._cache.client
+        from harness.index import default_client
+
+        return default_client()
 
     def files(self, name: str) -> list[IndexFile]:
-        key = canonicalize_name(name)
+        key = names.canonicalize_name(name)
         with self._lock:
             if key not in self._pages:
                 self._pages[key] = self.client.project_files(key)
             return self._pages[key]
 
     def __call__(self, wheel_file: WheelFile) -> str:
-        name = parse_wheel_filename(wheel_file.filename)[0]
+        name = names.parse_wheel_filename(wheel_file.filename)[0]
         listed = self.files(name)
         for entry in listed:
             if entry.filename != wheel_file.filename:
@@ -176,11 +176,13 @@ class IndexResolver:
 
 
 def _version_of(filename: str) -> Version | None:
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
     try:
         if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
+            return names.parse_wheel_filename(filename)[1]
         return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+    except (names.InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
 
 
@@ -195,10 +197,12 @@ def nearby_versions(files: Iterable[IndexFile], version: Version, count: int = 6
 
 
 def _memo_path(cache: WheelCache, name: str, version: str) -> Path:
-    return cache.root / "pins" / f"{canonicalize_name(name)}-{Version(version)}.json"
+    return cache.root / "pins" / f"{names.canonicalize_name(name)}-{Version(version)}.json"
 
 
 def _read_memo(cache: WheelCache, name: str, version: str) -> list[IndexFile] | None:
+    from harness.index import IndexFile
+
     try:
         document = json.loads(_memo_path(cache, name, version).read_text(encoding="utf-8"))
         return [IndexFile(**entry) for entry in document["files"]]
@@ -237,6 +241,8 @@ def version_wheels(
 
     Errors: no such project, no such version (listing nearby ones), or sdist only.
     """
+    from harness.index import IndexFile
+
     cache = cache or WheelCache()
     if not refresh or cache.offline:
         remembered = _read_memo(cache, name, version)
@@ -254,15 +260,15 @@ def version_wheels(
     client = client or cache.client
     listed = client.project_files(name)
     wanted = Version(version)
-    wanted_name = canonicalize_name(name)
+    wanted_name = names.canonicalize_name(name)
     of_version = [f for f in listed if _version_of(f.filename) == wanted]
     wheels = []
     for entry in of_version:
         if not entry.filename.endswith(".whl"):
             continue
         try:
-            wheel_name, wheel_version, _b, _t = parse_wheel_filename(entry.filename)
-        except InvalidWheelFilename:
+            wheel_name, wheel_version, _b, _t = names.parse_wheel_filename(entry.filename)
+        except names.InvalidWheelFilename:
             log.warning("ignoring %s: not a valid wheel file name", entry.filename)
             continue
         if wheel_name == wanted_name and wheel_version == wanted:
@@ -319,8 +325,8 @@ def parse_spec(arg: str) -> PinRequest:
     if text.endswith(".whl") or (os.sep in text and "==" not in text):
         path = Path(text).expanduser()
         try:
-            name, version, _build, _tags = parse_wheel_filename(path.name)
-        except InvalidWheelFilename as exc:
+            name, version, _build, _tags = names.parse_wheel_filename(path.name)
+        except names.InvalidWheelFilename as exc:
             raise HarnessError(f"{arg}: not a valid wheel file name ({exc})") from exc
         if not path.is_file():
             raise HarnessError(f"{arg}: no such wheel file")
@@ -401,11 +407,10 @@ def pins_for_args(
     """Command-line words → pins in order: a case name (its pins, support first), a
     `NAME==VERSION` (locked on the fly, remembered) or a local `.whl`."""
     cache = cache or WheelCache()
-    known_cases = set(case_files.case_names(cases_root))
+    root = Path(cases_root) if cases_root is not None else case_files.default_cases_root()
     pins: list[Pin] = []
     for arg in args:
-        if arg in known_cases:
-            root = Path(cases_root) if cases_root is not None else case_files.default_cases_root()
+        if case_files.is_case_name(arg, root):
             pins.extend(case_files.load_case(root / arg).pins)
         else:
             pins.extend(lock([parse_spec(arg)], interps, client=client, cache=cache, refresh=False))
@@ -490,7 +495,7 @@ def prepare(
         path = paths[(wheel_file.sha256, wheel_file.filename)]
         assert path is not None
         tree = wheel.install_tree(path, wheel_file.sha256)
-        facts = wheel.read_facts(path, label=label, sha256=wheel_file.sha256)
+        facts = wheel.read_facts(path, label=label, sha256=wheel_file.sha256, remember=True)
         prepared.append(PreparedWheel(label=label, path=path, tree=tree, facts=facts))
     compile_trees([p.tree for p in prepared], interp)
     return prepared

@@ -22,33 +22,41 @@ they derive the `.data` directory from the wheel *file* name (wrong for Inquirer
 ships `inquirerpy-0.3.4.dist-info`), skip `__pycache__` members (so the tree would disagree with
 RECORD), generate interpreter-specific script wrappers and rewrite RECORD, and report a bad hash
 without the expected and actual values.
+
+A warm run reads none of that again. What the checks found in a wheel (its dist-info, RECORD's
+rows, entry_points.txt) is remembered on disk per sha256, once the checks passed on bytes hashed
+to that sha256 (`<cache>/listings/<sha256>.json`, `read_facts(..., remember=True)`), and
+`read_facts` and `tree_files` answer from it: no zip is opened, no RECORD parsed, and
+pypa/installer (~30 ms to import, with `email`) is imported only when a wheel is checked.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
-from installer.utils import SCHEME_NAMES, parse_metadata_file
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from harness import config
+from harness import config, names
 from harness.errors import IntegrityError, WheelError
 from harness.facts import derive_facts
 from harness.model import InstallTree, WheelFacts
+
+if TYPE_CHECKING:  # pypa/installer is imported where a wheel's RECORD or WHEEL is parsed
+    from installer.records import RecordEntry
 
 __all__ = [
     "TREE_FORMAT",
@@ -62,6 +70,7 @@ __all__ = [
     "inspect_archive",
     "install_tree",
     "is_complete_tree",
+    "listings_dir",
     "read_facts",
     "read_listing",
     "site_files",
@@ -77,6 +86,9 @@ __all__ = [
 TREE_FORMAT = "harness-install-tree 2"
 COMPLETE_MARKER = ".complete"
 TREE_SUBDIRS = ("site-packages", "scripts", "headers", "data")
+# installer.utils.SCHEME_NAMES, restated so routing a remembered listing needs no installer import
+# (tests/unit/test_warm_path.py holds the two equal).
+SCHEME_NAMES = ("purelib", "platlib", "headers", "scripts", "data")
 _SCHEME_DIRS = {
     "purelib": "site-packages",
     "platlib": "site-packages",
@@ -199,8 +211,8 @@ def wheel_dist_info(archive: zipfile.ZipFile, filename: str | None = None) -> st
 def _check_dist_info_matches_filename(wheel: str, dist_info: str) -> None:
     """The dist-info's distribution (and version) must be the file name's, up to normalisation."""
     try:
-        file_name, file_version, _build, _tags = parse_wheel_filename(wheel)
-    except InvalidWheelFilename as exc:
+        file_name, file_version, _build, _tags = names.parse_wheel_filename(wheel)
+    except names.InvalidWheelFilename as exc:
         raise _error(
             wheel,
             None,
@@ -209,13 +221,13 @@ def _check_dist_info_matches_filename(wheel: str, dist_info: str) -> None:
         ) from None
     stem = dist_info.removesuffix(".dist-info")
     info_name, _, info_version = stem.rpartition("-")
-    if canonicalize_name(info_name or stem) != file_name:
+    if names.canonicalize_name(info_name or stem) != file_name:
         raise _error(
             wheel,
             dist_info,
             "the dist-info directory names the distribution the wheel file name names",
             f"the file name says distribution `{file_name}`, the archive's dist-info says "
-            f"`{canonicalize_name(info_name or stem)}`",
+            f"`{names.canonicalize_name(info_name or stem)}`",
         )
     with contextlib.suppress(InvalidVersion):
         if info_version and Version(info_version) != file_version:
@@ -240,6 +252,8 @@ def _check_wheel_version(archive: zipfile.ZipFile, wheel: str, dist_info: str) -
         ) from None
     except UnicodeDecodeError as exc:
         raise _error(wheel, member, "WHEEL is UTF-8 text", f"it is not UTF-8 ({exc})") from None
+    from installer.utils import parse_metadata_file
+
     version = (parse_metadata_file(text)["Wheel-Version"] or "").strip()
     major = version.split(".", 1)[0]
     if not major.isdigit() or int(major) != 1:
@@ -270,6 +284,8 @@ _RECORD_RULE = "RECORD is UTF-8 CSV with three fields per row: path, hash (`algo
 def _parse_record_text(
     text: str, wheel: str, member: str
 ) -> tuple[dict[str, RecordEntry], tuple[str, ...]]:
+    from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
+
     rule = _RECORD_RULE
     lines = [line for line in text.splitlines() if line.strip()]
     entries: dict[str, RecordEntry] = {}
@@ -487,26 +503,138 @@ def _open_archive(wheel_path: Path, wheel: str) -> Iterator[zipfile.ZipFile]:
 
 
 def read_facts(
-    wheel_path: Path, *, label: str, sha256: str = "", filename: str | None = None
+    wheel_path: Path,
+    *,
+    label: str,
+    sha256: str = "",
+    filename: str | None = None,
+    remember: bool = False,
 ) -> WheelFacts:
     """Layout facts from RECORD and entry_points.txt, read from the archive (no extraction).
 
     The archive's structure is checked (names, RECORD against members, sizes, WHEEL); member
     hashes are checked by `install_tree`, which reads the bytes anyway. `filename` names the
     wheel when its path does not (a cache keyed by hash).
+
+    `remember=True` (with `sha256`): answer from the listing remembered for this sha256 and
+    file name when there is one (`<cache>/listings/`), else check the archive and remember what
+    it holds once the file is hashed to `sha256`. The checks are a function of the bytes and the
+    name, so a remembered listing is what they would find again; a wheel that fails them is
+    never remembered, and fails the same way every time.
     """
     wheel_path = Path(wheel_path)
     wheel = filename or wheel_path.name
-    with _open_archive(wheel_path, wheel) as archive:
-        listing = inspect_archive(archive, wheel)
+    remembered = _recall_listing(sha256, wheel, wheel_path) if remember else None
+    if remembered is not None:
+        dist_info, paths, entry_points_text = (
+            remembered["dist_info"],
+            remembered["paths"],
+            remembered["entry_points"],
+        )
+    else:
+        with _open_archive(wheel_path, wheel) as archive:
+            listing = inspect_archive(archive, wheel)
+            entries, _ = _parse_record(archive, wheel, listing.dist_info) if remember else ({}, ())
+        dist_info, paths, entry_points_text = (
+            listing.dist_info,
+            listing.record_paths,
+            listing.entry_points_text,
+        )
+        if remember:
+            _remember_listing(sha256, wheel, wheel_path, listing, entries)
     return derive_facts(
         label=label,
-        dist_info=listing.dist_info,
-        record=listing.record_paths,
-        entry_points_text=listing.entry_points_text,
+        dist_info=dist_info,
+        record=paths,
+        entry_points_text=entry_points_text,
         sha256=sha256,
         filename=wheel,
     )
+
+
+# --------------------------------------------------------------------------- remembered listings
+
+# Bump when a check of `inspect_archive` or the routing changes: every listing is checked again.
+LISTING_FORMAT = "harness-wheel-listing 1"
+
+
+def listings_dir() -> Path:
+    """Where checked listings are remembered: `<cache>/listings/<sha256>.json`."""
+    return config.cache_dir() / "listings"
+
+
+def _listing_document(sha256: str) -> dict | None:
+    """The remembered listing of `sha256` in the current format, or None (absent, unreadable,
+    another format: the caller reads the wheel instead)."""
+    if not _SHA256.fullmatch(sha256):
+        return None
+    try:
+        doc = json.loads((listings_dir() / f"{sha256}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != LISTING_FORMAT:
+        return None
+    if doc.get("sha256") != sha256:
+        return None
+    return doc
+
+
+def _recall_listing(sha256: str, wheel: str, wheel_path: Path) -> dict | None:
+    """The listing remembered for these bytes under this file name; the file must be there
+    with the remembered size (a caller's wrong sha256 then reads the archive, not a stranger's
+    listing)."""
+    doc = _listing_document(sha256.strip().lower())
+    if doc is None or doc.get("filename") != wheel:
+        return None
+    try:
+        if os.stat(wheel_path).st_size != doc.get("size"):
+            return None
+    except OSError:
+        return None
+    return doc
+
+
+def _remember_listing(
+    sha256: str,
+    wheel: str,
+    wheel_path: Path,
+    listing: WheelListing,
+    entries: dict[str, RecordEntry],
+) -> None:
+    """Best effort and atomic: a listing is written only for a file that hashes to `sha256`
+    (so a memo never describes other bytes), and a cache that cannot be written is skipped."""
+    sha256 = sha256.strip().lower()
+    if not _SHA256.fullmatch(sha256):
+        return
+    try:
+        size = os.stat(wheel_path).st_size
+        if file_sha256(wheel_path) != sha256:
+            return
+        directory = listings_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "format": LISTING_FORMAT,
+            "sha256": sha256,
+            "filename": wheel,
+            "size": size,
+            "dist_info": listing.dist_info,
+            "paths": list(listing.record_paths),
+            "entries": {
+                path: [
+                    entry.hash_.name if entry.hash_ else None,
+                    entry.hash_.value if entry.hash_ else None,
+                    entry.size,
+                ]
+                for path, entry in entries.items()
+            },
+            "entry_points": listing.entry_points_text,
+        }
+        final = directory / f"{sha256}.json"
+        partial = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+        os.replace(partial, final)
+    except OSError:
+        return
 
 
 def read_listing(wheel_path: Path, filename: str | None = None) -> WheelListing:
@@ -607,36 +735,51 @@ def tree_files(root: Path, *, remember: bool = True) -> tuple[TreeFile, ...]:
     `remember=False` reads RECORD again (`harness cache verify` trusts nothing it has seen).
     """
     root = Path(root)
-    dist_info = tree_dist_info(root)
+    lines = _read_marker(root)
+    if not _current(lines):
+        tree_dist_info(root)  # raises the error that says why
+    assert lines is not None
+    dist_info = lines[2]
     marker = os.stat(root / COMPLETE_MARKER)
     key = (str(root), marker.st_ino, marker.st_mtime_ns)
     cached = _tree_files_memo.get(key) if remember else None
     if cached is not None:
         return cached
     member = f"{dist_info}/RECORD"
-    record = root / "site-packages" / member
-    try:
-        text = record.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WheelError(f"install tree {root}: cannot read its RECORD {record}: {exc}") from None
-    entries, paths = _parse_record_text(text, str(root), member)
+    doc = _listing_document(lines[1]) if remember else None
+    rows: dict[str, tuple[str | None, str | None, int | None]]
+    if doc is not None and doc.get("dist_info") == dist_info:
+        # RECORD's rows as they were parsed from this tree's wheel (the tree's RECORD is that
+        # wheel's, byte for byte: `harness cache verify` holds it so).
+        paths = doc["paths"]
+        rows = {path: (row[0], row[1], row[2]) for path, row in doc["entries"].items()}
+    else:
+        record = root / "site-packages" / member
+        try:
+            text = record.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WheelError(
+                f"install tree {root}: cannot read its RECORD {record}: {exc}"
+            ) from None
+        entries, paths = _parse_record_text(text, str(root), member)
+        rows = {
+            path: (
+                entry.hash_.name if entry.hash_ else None,
+                entry.hash_.value if entry.hash_ else None,
+                entry.size,
+            )
+            for path, entry in entries.items()
+        }
     data_dir = dist_info.removesuffix(".dist-info") + ".data"
     files = []
     for path in dict.fromkeys(paths):
         if path.endswith("/"):
             continue  # a directory row: nothing to hold
-        entry = entries[path]
+        hash_name, hash_value, size = rows[path]
         subdir, routed = _route(path, data_dir, str(root))
-        hash_ = entry.hash_ if path != member else None
-        files.append(
-            TreeFile(
-                subdir,
-                routed,
-                hash_.name if hash_ else None,
-                hash_.value if hash_ else None,
-                entry.size,
-            )
-        )
+        if path == member:
+            hash_name = hash_value = None
+        files.append(TreeFile(subdir, routed, hash_name, hash_value, size))
     result = tuple(files)
     _tree_files_memo[key] = result
     return result
@@ -650,6 +793,8 @@ def site_files(root: Path) -> tuple[str, ...]:
 def hash_matches(hash_name: str, expected: str, digest: hashlib._Hash) -> bool:
     """A RECORD hash against a digest of the bytes: urlsafe base64 without padding, or (gmsh
     4.15.2 writes them) the same hash as hex digits."""
+    import base64  # hashes are compared only when a tree is built or verified
+
     actual = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
     return actual == expected or expected.lower() == digest.hexdigest()
 
@@ -708,6 +853,8 @@ def _extract(archive: zipfile.ZipFile, listing: WheelListing, into: Path) -> Non
             continue
         expected = entry.hash_.value
         if not hash_matches(entry.hash_.name, expected, digest):
+            import base64
+
             actual = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
             raise _error(
                 listing.filename,
