@@ -361,6 +361,34 @@ def _listing(found: Sequence[Interpreter]) -> str:
     return ", ".join(f"{'.'.join(map(str, i.version))} {i.executable}" for i in found) or "none"
 
 
+def _host_if_it_fits(wanted: tuple[int, ...]) -> Interpreter | None:
+    """The interpreter running harness, when it is `wanted` and discovery finds it on PATH or
+    under pyenv: `resolve` prefers the host among the interpreters that fit, so the answer is
+    the host whatever else is installed, and nothing else needs asking (`uv python list`
+    alone takes most of a second here)."""
+    host = os.path.realpath(sys.executable)
+    if not any(
+        os.path.realpath(path) == host
+        and not _is_shim(path)
+        and os.access(path, os.X_OK)
+        and path.is_file()
+        for path in [*_pyenv_candidates(), *_path_candidates()]
+    ):
+        return None
+    try:
+        interp = query(host)
+    except InterpreterError:
+        return None
+    if (
+        interp.implementation != "cpython"
+        or interp.version[:2] < MIN_VERSION
+        or interp.executable != host
+        or interp.version[: len(wanted)] != wanted
+    ):
+        return None
+    return interp
+
+
 def resolve(spec: str) -> Interpreter:
     """An interpreter from `default`, `X.Y`, `X.Y.Z`, `pythonX.Y` or a path."""
     spec = spec.strip()
@@ -369,6 +397,9 @@ def resolve(spec: str) -> Interpreter:
     match = _VERSION_SPEC.fullmatch(spec)
     if match:
         wanted = tuple(int(g) for g in match.groups() if g is not None)
+        host_fits = _host_if_it_fits(wanted)
+        if host_fits is not None:
+            return host_fits
         found = discover()
         fits = [i for i in found if i.version[: len(wanted)] == wanted]
         if not fits:
