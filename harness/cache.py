@@ -6,12 +6,19 @@ Layout under the root (`HARNESS_WHEELS_CACHE`, default `wheels_cache/`):
     tmp/                              in-flight downloads (`<sha256>-*.part`; removed on failure,
                                       or by the next writer of that sha256 after a kill)
     locks/<sha256>.lock               one inter-process lock per file
+    verified/<sha256>/<filename>      the file's inode, size, mtime and ctime when it last
+                                      hashed to its sha256
 
 Invariant: a file under `sha256/` was hash- and size-verified while it streamed, fsynced, then
-renamed into place, so no partial or unverified file is ever visible there. It is still
-re-hashed once per process before use (cheap: sha256 ran at about 1.2 GB/s here, 200 MB in
-0.16 s, and the corpus is megabytes), because a marker file could lie after a disk or hand edit; a file that no longer
-matches is reported, removed under the lock and fetched again, never used.
+renamed into place, so no partial or unverified file is ever visible there. It is hashed again
+before use whenever anything may have changed it since it last hashed right: its inode, size,
+mtime or ctime differ from the stamp recorded then (in this process, or by an earlier one in
+`verified/`). Any write to the file, by hand or by a tool, moves its ctime, which no one can set
+back, so an edited file is always re-hashed; a file that no longer matches is reported, removed
+under the lock and fetched again, never used. Bytes that rot on disk without a write are left to
+`harness cache verify`, which re-hashes every file regardless (as it does every install tree,
+which is what a venv actually reads). A warm run thus hashes nothing: re-hashing a case's wheels
+in every process cost up to 5 ms per megabyte-sized case (sha256 at ~1.2 GB/s).
 """
 
 from __future__ import annotations
@@ -45,8 +52,8 @@ UrlResolver = Callable[[WheelFile], str]
 # Up to this many bytes of cached files are re-hashed in the calling thread (~0.1 s of sha256).
 _SERIAL_HASH_BYTES = 128 << 20
 
-# path -> (inode, size, mtime_ns) of files this process has hashed and found correct
-_verified: dict[str, tuple[int, int, int]] = {}
+# path -> (inode, size, mtime_ns, ctime_ns) of files this process has found correct
+_verified: dict[str, tuple[int, int, int, int]] = {}
 _verified_lock = threading.Lock()
 
 
@@ -134,16 +141,40 @@ class WheelCache:
             return "missing"
         if st.st_size != wheel_file.size:
             return f"size is {st.st_size} bytes, pinned {wheel_file.size}"
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        stamp = _stamp(st)
         with _verified_lock:
             if _verified.get(str(path)) == stamp:
                 return None
-        actual = file_sha256(path)
-        if actual != wheel_file.sha256:
-            return f"sha256 is {actual}, pinned {wheel_file.sha256}"
+        if self._recorded_stamp(wheel_file) != stamp:
+            actual = file_sha256(path)
+            if actual != wheel_file.sha256:
+                return f"sha256 is {actual}, pinned {wheel_file.sha256}"
+            self._record_stamp(wheel_file, stamp)
         with _verified_lock:
             _verified[str(path)] = stamp
         return None
+
+    def _stamp_path(self, wheel_file: WheelFile) -> Path:
+        return self.root / "verified" / wheel_file.sha256 / wheel_file.filename
+
+    def _recorded_stamp(self, wheel_file: WheelFile) -> tuple[int, ...] | None:
+        """The stamp of the file when a process last found it hashing right, if one did."""
+        try:
+            text = self._stamp_path(wheel_file).read_text(encoding="ascii")
+            return tuple(int(field) for field in text.split())
+        except (OSError, ValueError):
+            return None
+
+    def _record_stamp(self, wheel_file: WheelFile, stamp: tuple[int, ...]) -> None:
+        """Best effort and atomic (a cache this process cannot write just hashes again)."""
+        target = self._stamp_path(wheel_file)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(" ".join(map(str, stamp)) + "\n", encoding="ascii")
+            os.replace(partial, target)
+        except OSError:
+            partial.unlink(missing_ok=True)
 
     def get(self, wheel_file: WheelFile) -> Path | None:
         """The verified cached file, or None. A corrupt copy is reported and removed."""
@@ -160,6 +191,7 @@ class WheelCache:
             if problem != "missing":
                 log.warning("corrupt cached file %s: %s; removing it", path, problem)
                 _remove(path)
+                self._stamp_path(wheel_file).unlink(missing_ok=True)
         return None
 
     def missing(self, wheel_files: Iterable[WheelFile]) -> list[WheelFile]:
@@ -230,9 +262,10 @@ class WheelCache:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        st = final.stat()
+        stamp = _stamp(final.stat())
+        self._record_stamp(WheelFile(filename=filename, sha256=sha256, size=stamp[1]), stamp)
         with _verified_lock:
-            _verified[str(final)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+            _verified[str(final)] = stamp
         return final
 
     def _download(
@@ -398,6 +431,11 @@ def _unique(wheel_files: Iterable[WheelFile]) -> list[WheelFile]:
     for wf in wheel_files:
         seen.setdefault((wf.sha256, wf.filename), wf)
     return list(seen.values())
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What a write to a file changes: a new inode, or the size, mtime and ctime."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _remove(path: Path) -> None:

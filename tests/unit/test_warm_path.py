@@ -2,8 +2,8 @@
 and what it reads is what it would have derived (issue 11, item 4).
 
 Remembered per content key, under the cache: a wheel's checked listing (per sha256, written only
-for bytes that hash to it), the tags of an interpreter (keyed by everything they depend on), a
-case file's TOML document (per text). Each is held equal to the fresh answer, shown to be used,
+for bytes that hash to it), the stamp of a cached wheel file that hashed right, the tags of an
+interpreter (keyed by everything they depend on), a case file's TOML document (per text). Each is held equal to the fresh answer, shown to be used,
 and shown to be ignored when its key no longer fits. Last, a warm CLI run in a new process
 imports none of the modules it no longer needs. Timing is `harness bench`'s job, not a test's.
 """
@@ -138,6 +138,38 @@ def test_scheme_names_are_installers():
     assert tuple(SCHEME_NAMES) == wheel_module.SCHEME_NAMES
 
 
+# --------------------------------------------------------------------------- cached wheel files
+
+
+def _cached(tmp_path: Path, demo_wheel: Path):
+    from harness import cache as cache_module
+
+    cache = cache_module.WheelCache(tmp_path / "cache")
+    return cache_module, cache, cache.add_local(demo_wheel)
+
+
+def test_a_cached_file_hashed_by_an_earlier_process_is_not_hashed_again(
+    tmp_path, demo_wheel, monkeypatch
+):
+    cache_module, cache, wheel_file = _cached(tmp_path, demo_wheel)
+    monkeypatch.setattr(cache_module, "_verified", {})  # a new process
+    monkeypatch.setattr(cache_module, "file_sha256", _refuse)
+    assert cache.get(wheel_file) == cache.path_for(wheel_file)
+
+
+def test_a_cached_file_written_since_it_was_hashed_is_hashed_and_refused(
+    tmp_path, demo_wheel, monkeypatch
+):
+    cache_module, cache, wheel_file = _cached(tmp_path, demo_wheel)
+    path = cache.path_for(wheel_file)
+    before = path.stat()
+    os.chmod(path, 0o644)
+    path.write_bytes(b"X" * before.st_size)  # same size, other bytes
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the mtime put back
+    monkeypatch.setattr(cache_module, "_verified", {})  # a new process
+    assert cache.get(wheel_file) is None and not path.exists()  # the ctime moved: re-hashed
+
+
 # --------------------------------------------------------------------------- interpreter tags
 
 
@@ -171,6 +203,33 @@ def test_an_interpreters_tags_are_remembered_with_what_they_depend_on(private_ca
     assert interpreters.query(target) == first
     assert len(calls) == 1  # the key no longer fits: computed again, and remembered again
     assert json.loads(memo.read_text())["tags_key"] == interpreters._tags_key(doc["info"])
+
+
+def test_the_hosts_version_resolves_to_the_host_without_asking_uv(monkeypatch):
+    host = os.path.realpath(sys.executable)
+    if not any(os.path.realpath(p) == host for p in interpreters._pyenv_candidates()) and not any(
+        os.path.realpath(p) == host for p in interpreters._path_candidates()
+    ):
+        pytest.skip("the host interpreter is neither on PATH nor under pyenv")
+    spec = "{}.{}".format(*sys.version_info[:2])
+    monkeypatch.setattr(interpreters, "_discovered", None)
+    monkeypatch.setattr(interpreters, "_uv_candidates", _refuse)
+    quick = interpreters.resolve(spec)
+    monkeypatch.undo()
+    monkeypatch.setattr(interpreters, "_discovered", None)
+    fits = [i for i in interpreters.discover() if i.version[:2] == sys.version_info[:2]]
+    expected = min(fits, key=lambda i: (i.executable != host, tuple(-v for v in i.version)))
+    assert quick == expected and quick.executable == host
+
+
+def test_another_version_still_asks_every_source(monkeypatch):
+    other = f"3.{sys.version_info[1] + 50}"  # no such interpreter: discovery runs
+    asked = []
+    monkeypatch.setattr(interpreters, "_discovered", None)
+    monkeypatch.setattr(interpreters, "_uv_candidates", lambda: asked.append(1) or [])
+    with pytest.raises(interpreters.InterpreterError, match=f"no CPython {other} found"):
+        interpreters.resolve(other)
+    assert asked == [1]
 
 
 # --------------------------------------------------------------------------- case documents
