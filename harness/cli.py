@@ -99,13 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def program() -> int:
     """`main()` as a process: the `harness` console script and `python -m harness`.
 
-    The process ends when the command does. `gc.freeze()` first moves every object still alive
-    into the permanent generation, so the collections the interpreter runs while it shuts down
-    do not walk the tens of thousands of objects the command imported, all about to be freed
-    anyway (~8 ms of a warm `harness assemble` as a new process). Exit handlers still run and
-    streams are flushed as usual. `main()` does not do it: tests and other programs call it in
-    a long-lived process.
+    Two settings of the cyclic garbage collector, for a process that imports tens of thousands
+    of objects which all live until it exits. While it runs, the youngest generation is
+    collected every 10 000 allocations instead of every 700: the imports no longer trigger a
+    dozen collections that find nothing to free (~2.5 ms of a warm `harness assemble`), and a
+    long command is still collected, just in larger steps. When the command is done,
+    `gc.freeze()` moves every object still alive out of the collector's reach, so the
+    collections the interpreter runs while it shuts down do not walk objects that are about to
+    be freed anyway (~8 ms). Exit handlers still run and streams are flushed as usual. `main()`
+    changes neither: tests and other programs call it in a long-lived process.
     """
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     status = main()
     gc.freeze()
     return status
