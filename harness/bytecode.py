@@ -141,6 +141,30 @@ def manifest_tags(root: Path) -> list[str]:
     return sorted(n[: -len(".json")] for n in names if n.endswith(".json"))
 
 
+# manifest path -> (inode, size, mtime_ns, ctime_ns) when read, and what it held
+_manifests_read: dict[str, tuple[tuple[int, int, int, int], TreeBytecode]] = {}
+
+
+def _read_manifest_once(root: Path, tag: str) -> TreeBytecode | None:
+    """`read_manifest`, remembered in this process while the file is the one it read (a
+    manifest is replaced, never edited in place; an edit would move its ctime anyway)."""
+    path = manifest_path(root, tag)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return read_manifest(root, tag)  # let it report the problem
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    known = _manifests_read.get(str(path))
+    if known is not None and known[0] == stamp:
+        return known[1]
+    manifest = read_manifest(root, tag)
+    if manifest is not None:
+        _manifests_read[str(path)] = (stamp, manifest)
+    return manifest
+
+
 def read_manifest(root: Path, tag: str) -> TreeBytecode | None:
     """The bytecode manifest of a tree for `tag`, or None when the tree is not compiled for it."""
     path = manifest_path(root, tag)
@@ -193,18 +217,19 @@ def compile_trees(
 ) -> dict[Path, TreeBytecode | None]:
     """Compile every tree for `interpreter`'s cache tag, once: tree root -> its manifest.
 
-    Trees already compiled for the tag cost one small file read. The others are locked (sorted
-    by path, so two processes never wait on each other in opposite orders), checked again, and
-    compiled together in one run of the target interpreter. None for a tree this process may
-    not write (a cache owned by another user): its venvs then run without bytecode, and the
-    interpreter cannot write any either.
+    Trees already compiled for the tag cost one small file read (a stat, when this process read
+    the same manifest file before: `assemble` asks once to prepare, once to materialize). The
+    others are locked (sorted by path, so two processes never wait on each other in opposite
+    orders), checked again, and compiled together in one run of the target interpreter. None
+    for a tree this process may not write (a cache owned by another user): its venvs then run
+    without bytecode, and the interpreter cannot write any either.
     """
     tag = cache_tag(interpreter)
     roots = sorted({Path(t.root) for t in trees})
     result: dict[Path, TreeBytecode | None] = {}
     todo = []
     for root in roots:
-        manifest = read_manifest(root, tag)
+        manifest = _read_manifest_once(root, tag)
         if manifest is None:
             todo.append(root)
         else:

@@ -23,13 +23,26 @@ def env_flag(name: str) -> bool:
 def cache_dir() -> Path:
     """The wheel cache: `HARNESS_WHEELS_CACHE`, else `wheels_cache/` beside the package."""
     configured = os.environ.get("HARNESS_WHEELS_CACHE")
-    return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "wheels_cache"
+    return _resolved(configured) if configured else PROJECT_ROOT / "wheels_cache"
 
 
 def trees_dir() -> Path:
     """Where unpacked install trees live: `HARNESS_TREES`, else `<cache>/trees`."""
     configured = os.environ.get("HARNESS_TREES")
-    return Path(configured).expanduser().resolve() if configured else cache_dir() / "trees"
+    return _resolved(configured) if configured else cache_dir() / "trees"
+
+
+def _resolved(configured: str) -> Path:
+    """`configured` with `~` expanded, resolved once per path (and working directory, for a
+    relative one): a run asks for the cache directory a dozen times, and every resolve costs
+    an lstat per path component."""
+    expanded = os.path.expanduser(configured)
+    return _resolve(expanded, "" if os.path.isabs(expanded) else os.getcwd())
+
+
+@lru_cache(maxsize=16)
+def _resolve(path: str, _cwd: str) -> Path:
+    return Path(path).resolve()
 
 
 def offline() -> bool:

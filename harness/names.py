@@ -36,7 +36,7 @@ _PLAIN_WHEEL = re.compile(
     r"\.whl",
     re.ASCII,
 )
-_BUILD = re.compile(r"(\d+)(.*)\Z", re.ASCII)  # packaging.utils' build tag rule (PEP 427)
+_BUILD = r"(\d+)(.*)\Z"  # packaging.utils' build tag rule (PEP 427), compiled when first used
 
 
 def canonicalize_name(name: str) -> str:
@@ -85,7 +85,7 @@ def _plain(
         return None
     build: tuple[()] | tuple[int, str] = ()
     if match["build"] is not None:
-        found = _BUILD.match(match["build"])
+        found = re.match(_BUILD, match["build"], re.ASCII)
         if found is None:  # pragma: no cover - the pattern above starts with a digit
             return None
         build = (int(found.group(1)), found.group(2))

@@ -41,7 +41,11 @@ if TYPE_CHECKING:  # the index client is imported where it is used: a case run n
 
 log = lazy_logger("harness.supply")
 
-_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+@lru_cache(maxsize=1)
+def _name_pattern() -> re.Pattern[str]:
+    """A distribution name in a `NAME==VERSION` word (compiled when one is read: ~0.5 ms)."""
+    return re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- selection
@@ -333,7 +337,7 @@ def parse_spec(arg: str) -> PinRequest:
         return PinRequest(text=text, name=name, version=str(version), path=path)
     name, sep, version = text.partition("==")
     name, version = name.strip(), version.strip()
-    if not sep or not _NAME.fullmatch(name) or not version or "*" in version:
+    if not sep or not _name_pattern().fullmatch(name) or not version or "*" in version:
         raise HarnessError(
             f"{arg!r}: expected an exact pin NAME==VERSION (e.g. google==1.9.3), a case name, "
             "or the path of a .whl file"

@@ -46,7 +46,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -57,6 +57,8 @@ from harness.model import InstallTree, WheelFacts
 
 if TYPE_CHECKING:  # pypa/installer is imported where a wheel's RECORD or WHEEL is parsed
     from installer.records import RecordEntry
+
+    from harness.wheellisting import Member, WheelListing
 
 __all__ = [
     "TREE_FORMAT",
@@ -119,30 +121,13 @@ def _error(wheel: str, member: str | None, rule: str, detail: str) -> WheelError
 # --------------------------------------------------------------------------- listing
 
 
-@dataclass(frozen=True)
-class Member:
-    """One file member of a checked wheel and where it lands in the install tree."""
+def __getattr__(name: str) -> Any:
+    """`Member` and `WheelListing`, defined in `harness.wheellisting` (made when first used)."""
+    if name in ("Member", "WheelListing"):
+        from harness import wheellisting
 
-    name: str  # the archive name (POSIX, validated)
-    subdir: str  # one of TREE_SUBDIRS
-    path: str  # relative to subdir
-    executable: bool
-    record: RecordEntry | None  # None for RECORD itself and its signatures: not hashed
-
-
-@dataclass(frozen=True)
-class WheelListing:
-    """A wheel archive whose names, RECORD and metadata files passed every structural check.
-
-    Sizes are checked against the zip headers here; hashes need the bytes and are checked
-    while extracting (`install_tree`).
-    """
-
-    filename: str
-    dist_info: str  # the dist-info directory that holds RECORD, as spelled in the archive
-    members: tuple[Member, ...]  # archive order
-    record_paths: tuple[str, ...]  # every RECORD row's path, RECORD order
-    entry_points_text: str
+        return getattr(wheellisting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _member_name_problem(name: str) -> tuple[str, str] | None:
@@ -338,6 +323,8 @@ def inspect_archive(archive: zipfile.ZipFile, filename: str | None = None) -> Wh
     Names first (they are the attack surface), then the dist-info, WHEEL and RECORD, then
     RECORD against the archive (every member listed, every row present, sizes equal).
     """
+    from harness.wheellisting import Member, WheelListing
+
     wheel = filename or os.path.basename(archive.filename or "<wheel>")
     infos = [info for info in archive.infolist() if not info.filename.endswith("/")]
     seen: set[str] = set()
