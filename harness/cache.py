@@ -23,7 +23,6 @@ in every process cost up to 5 ms per megabyte-sized case (sha256 at ~1.2 GB/s).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import threading
@@ -403,6 +402,8 @@ class WheelCache:
             if self.get(wheel_file) is None:
 
                 def write(fh: IO[bytes]) -> tuple[str, int]:
+                    import hashlib
+
                     digest = hashlib.sha256()
                     size = 0
                     with open(source, "rb") as src:

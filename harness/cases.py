@@ -22,7 +22,6 @@ Schema of one wheel table (`[[wheels]]` or `[[support]]`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -264,6 +263,8 @@ def _synthetic_pin(
     except (ValueError, TypeError) as exc:
         raise where.fail(where_s, f"cannot build the wheel: {exc}") from exc
     filename = wheel_filename(name, version, tag)
+    import hashlib
+
     wheel_file = WheelFile(filename, hashlib.sha256(payload).hexdigest(), len(payload))
     label = table.get("label")
     if label is not None:
@@ -363,7 +364,8 @@ _PARSER = "python{}.{}".format(*sys.version_info[:2])
 
 
 def documents_dir() -> Path:
-    """Where parsed case documents are remembered: `<cache>/case-documents/<sha256>.json`."""
+    """Where parsed case documents are remembered: `<cache>/case-documents/<name>.json`, named
+    by `config.memo_name` of the text (each holds the text it was parsed from)."""
     from harness import config
 
     return config.cache_dir() / "case-documents"
@@ -372,13 +374,14 @@ def documents_dir() -> Path:
 def toml_document(text: str, path: Path) -> dict[str, Any]:
     """The TOML document `text` (read from `path`, named in errors) as tomllib parses it.
 
-    What tomllib made of a text is remembered by the text's sha256, as JSON, when JSON holds it
+    What tomllib made of a text is remembered with the text, as JSON, when JSON holds it
     exactly (no dates, no NaN), so a case file read before is not parsed again and tomllib
     (~4 ms to import, with datetime) is imported only for a text not seen before. A text that
     does not parse is never remembered: it fails the same way every time.
     """
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    memo = documents_dir() / f"{digest}.json"
+    from harness.config import memo_name
+
+    memo = documents_dir() / f"{memo_name(text)}.json"
     try:
         remembered = json.loads(memo.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -387,6 +390,7 @@ def toml_document(text: str, path: Path) -> dict[str, Any]:
         isinstance(remembered, dict)
         and remembered.get("format") == DOCUMENT_FORMAT
         and remembered.get("parser") == _PARSER
+        and remembered.get("text") == text
         and isinstance(remembered.get("document"), dict)
     ):
         return remembered["document"]
@@ -398,16 +402,18 @@ def toml_document(text: str, path: Path) -> dict[str, Any]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CaseFileError(f"{path}: TOML syntax error: {exc}") from exc
-    _remember_document(memo, document)
+    _remember_document(memo, text, document)
     return document
 
 
-def _remember_document(memo: Path, document: dict[str, Any]) -> None:
+def _remember_document(memo: Path, source: str, document: dict[str, Any]) -> None:
     """Best effort and atomic; only a document JSON gives back as it is (`_json_exact`)."""
     if not _json_exact(document):
         return
     try:
-        text = json.dumps({"format": DOCUMENT_FORMAT, "parser": _PARSER, "document": document})
+        text = json.dumps(
+            {"format": DOCUMENT_FORMAT, "parser": _PARSER, "text": source, "document": document}
+        )
     except (TypeError, ValueError):
         return  # a date or time: not JSON
     if json.loads(text)["document"] != document:

@@ -45,6 +45,21 @@ def _resolve(path: str, _cwd: str) -> Path:
     return Path(path).resolve()
 
 
+def memo_name(*parts: str) -> str:
+    """A short, stable file name for work remembered under the cache, keyed by `parts`: the
+    crc32 and adler32 of their UTF-8 bytes, 16 hex digits.
+
+    Not a digest to trust: every memo also records the whole key it was made for and is used
+    only when that matches, so two keys sharing a name cost a recomputation, never a wrong
+    answer. (sha256 would need hashlib, ~2.7 ms to import with OpenSSL, which a warm run
+    imports for nothing else.)
+    """
+    import zlib
+
+    data = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
 def offline() -> bool:
     """`HARNESS_OFFLINE=1` forbids every network access."""
     return env_flag("HARNESS_OFFLINE")

@@ -11,7 +11,6 @@ every retry must be logged (logger `harness.index`) with the URL and the reason.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -250,6 +249,8 @@ class IndexClient:
             dest.seek(0)
             dest.truncate()
             response = self._get(url, headers={"Accept": "*/*"}, stream=True)
+            import hashlib  # only a download hashes
+
             digest = hashlib.sha256()
             written = 0
             total = expected_size

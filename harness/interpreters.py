@@ -18,7 +18,6 @@ the target nor imports `packaging.tags` (~10 ms with logging, platform and subpr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -153,8 +152,7 @@ def _memo_file(path: str) -> Path:
     """Where the answer of the binary at `path` is remembered across processes."""
     from harness import config
 
-    digest = hashlib.sha256(f"{path}\0{QUERY_SNIPPET}".encode()).hexdigest()[:32]
-    return config.cache_dir() / "interpreters" / f"{digest}.json"
+    return config.cache_dir() / "interpreters" / f"{config.memo_name(path, QUERY_SNIPPET)}.json"
 
 
 def _remembered(path: str, stamp: list[int]) -> tuple[dict, list[str] | None] | None:
@@ -168,6 +166,8 @@ def _remembered(path: str, stamp: list[int]) -> tuple[dict, list[str] | None] | 
         return None
     if not isinstance(doc, dict) or doc.get("realpath") != path or doc.get("stamp") != stamp:
         return None
+    if doc.get("snippet") != QUERY_SNIPPET:
+        return None  # another question's answer (or a file named alike)
     info = doc.get("info")
     if not isinstance(info, dict):
         return None
@@ -185,7 +185,7 @@ def _remember(path: str, stamp: list[int], info: dict, tags: Sequence[str] = ())
     """Best effort (a read-only cache just asks again next time); atomic, so a reader never
     sees half a file. `tags` are kept when their key can be told (`_tags_key`)."""
     memo = _memo_file(path)
-    doc: dict = {"realpath": path, "stamp": stamp, "info": info}
+    doc: dict = {"realpath": path, "stamp": stamp, "snippet": QUERY_SNIPPET, "info": info}
     key = _tags_key(info) if tags else None
     if key is not None:
         doc.update(tags_key=key, tags=list(tags))

@@ -16,7 +16,6 @@ process that builds a venv.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -105,7 +104,11 @@ def _virtualenv_version() -> str:
         return "unknown"
 
 
-def _skeleton_key(interpreter: Interpreter) -> str | None:
+def _skeleton_key(interpreter: Interpreter) -> tuple[str, str] | None:
+    """(directory name, key) of the interpreter's skeleton: the key is everything the venv
+    virtualenv writes depends on, the name `config.memo_name` of it (the marker holds the key)."""
+    from harness.config import memo_name
+
     try:
         info = os.stat(interpreter.executable)
     except OSError:
@@ -120,7 +123,15 @@ def _skeleton_key(interpreter: Interpreter) -> str | None:
             list(_OPTIONS),
         ]
     )
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    return memo_name(material), material
+
+
+def _is_complete(skeleton: Path, key: str) -> bool:
+    """The skeleton was built to the end, for this key."""
+    try:
+        return json.loads((skeleton / _COMPLETE).read_text()).get("key") == key
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _skeleton(interpreter: Interpreter) -> Path | None:
@@ -128,28 +139,33 @@ def _skeleton(interpreter: Interpreter) -> Path | None:
     cache cannot hold one (then every venv is made by virtualenv directly)."""
     from harness import config
 
-    key = _skeleton_key(interpreter)
-    if key is None:
+    named = _skeleton_key(interpreter)
+    if named is None:
         return None
+    name, key = named
     root = config.cache_dir() / "venv-skeletons"
-    skeleton = root / key
-    if (skeleton / _COMPLETE).is_file():
+    skeleton = root / name
+    if _is_complete(skeleton, key):
         return skeleton / "venv"
     import filelock
 
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with filelock.FileLock(root / f"{key}.lock", timeout=600):
-            if (skeleton / _COMPLETE).is_file():
+        with filelock.FileLock(root / f"{name}.lock", timeout=600):
+            if _is_complete(skeleton, key):
                 return skeleton / "venv"
             if skeleton.exists():
-                shutil.rmtree(skeleton)  # a build killed before its marker
-            building = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=root))
+                shutil.rmtree(skeleton)  # a build killed before its marker (or another key's)
+            building = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
             try:
                 _run_virtualenv(interpreter, building / "venv")
                 (building / _COMPLETE).write_text(
                     json.dumps(
-                        {"interpreter": interpreter.executable, "venv": str(building / "venv")}
+                        {
+                            "interpreter": interpreter.executable,
+                            "venv": str(building / "venv"),
+                            "key": key,
+                        }
                     )
                     + "\n"
                 )

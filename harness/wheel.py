@@ -33,7 +33,6 @@ pypa/installer (~30 ms to import, with `email`) is imported only when a wheel is
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -56,6 +55,8 @@ from harness.facts import derive_facts
 from harness.model import InstallTree, WheelFacts
 
 if TYPE_CHECKING:  # pypa/installer is imported where a wheel's RECORD or WHEEL is parsed
+    import hashlib
+
     from installer.records import RecordEntry
 
     from harness.wheellisting import Member, WheelListing
@@ -636,6 +637,8 @@ def read_listing(wheel_path: Path, filename: str | None = None) -> WheelListing:
 
 
 def file_sha256(path: Path) -> str:
+    import hashlib  # (~2.7 ms with OpenSSL: only when bytes are hashed, never on a warm run)
+
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(_CHUNK):
@@ -788,6 +791,8 @@ def hash_matches(hash_name: str, expected: str, digest: hashlib._Hash) -> bool:
 
 def file_digest(path: Path, hash_name: str) -> tuple[hashlib._Hash, int]:
     """(digest, size) of a file with RECORD's algorithm."""
+    import hashlib
+
     digest = hashlib.new(hash_name)
     size = 0
     with open(path, "rb") as stream:
@@ -822,6 +827,8 @@ def _make_read_only(root: Path) -> None:
 
 def _extract(archive: zipfile.ZipFile, listing: WheelListing, into: Path) -> None:
     """Write every member into its subdir, checking its bytes against RECORD as they stream."""
+    import hashlib
+
     for subdir in TREE_SUBDIRS:
         (into / subdir).mkdir()
     for member in listing.members:

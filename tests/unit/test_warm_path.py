@@ -299,6 +299,7 @@ WARM_IMPORTS_NOT_NEEDED = (
     "subprocess",  # no interpreter is asked, no bytecode compiled
     "concurrent.futures",  # nothing to download: no worker threads
     "importlib.metadata",  # virtualenv's version is read from its dist-info
+    "hashlib",  # no bytes are hashed; memo names are crc32/adler32 (config.memo_name)
     "requests",
     "filelock",  # no lock is taken
     "virtualenv",  # the venv is a copy of the skeleton
@@ -310,38 +311,43 @@ WARM_IMPORTS_NOT_NEEDED = (
 
 
 def test_a_warm_assemble_imports_only_what_it_uses(tmp_path, demo_wheel):
+    # A case of its own (cases/ is the corpus's): the local wheel enters the cache in a first
+    # run, the case is read in a second, and the third, warm, is the one looked at.
+    cases_root = tmp_path / "cases"
+    (cases_root / "demo").mkdir(parents=True)
+    (cases_root / "demo" / "case.toml").write_text(
+        'description = "one wheel"\n[[wheels]]\nname = "demo"\nversion = "1.0"\n'
+        "files = [{ filename = "
+        f'"{demo_wheel.name}", sha256 = "{_sha(demo_wheel)}", size = {demo_wheel.stat().st_size}'
+        " }]\n"
+    )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HARNESS_"))},
         "HARNESS_WHEELS_CACHE": str(tmp_path / "cache"),
         "PYTHONPATH": str(PROJECT_ROOT),
     }
-    cold = [
-        sys.executable,
-        "-m",
-        "harness",
-        "assemble",
-        str(demo_wheel),
-        "--python",
-        sys.executable,
-    ]
-    subprocess.run([*cold, "--out", str(tmp_path / "v1")], env=env, check=True, capture_output=True)
-    code = (
-        "import json, sys\n"
-        "from harness.cli import main\n"
-        f"status = main(['assemble', {str(demo_wheel)!r}, '--python', {sys.executable!r},"
-        f" '--out', {str(tmp_path / 'v2')!r}])\n"
-        "print(json.dumps([status, sorted(sys.modules)]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "HARNESS_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    status, modules = json.loads(done.stdout.strip().splitlines()[-1])
-    assert status == 0
-    assert (tmp_path / "v2" / "lib").is_dir()
-    loaded = set(modules)
+
+    def assemble(word: str, out: str) -> list:
+        code = (
+            "import json, sys\n"
+            "from pathlib import Path\n"
+            "import harness.cases\n"
+            f"harness.cases.default_cases_root = lambda: Path({str(cases_root)!r})\n"
+            "from harness.cli import main\n"
+            f"status = main(['assemble', {word!r}, '--python', {sys.executable!r},"
+            f" '--out', {str(tmp_path / out)!r}])\n"
+            "print(json.dumps([status, sorted(sys.modules)]))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        status, modules = json.loads(done.stdout.strip().splitlines()[-1])
+        assert status == 0 and (tmp_path / out / "lib").is_dir(), done.stderr
+        return modules
+
+    assemble(str(demo_wheel), "v1")
+    assemble("demo", "v2")
+    env["HARNESS_OFFLINE"] = "1"
+    loaded = set(assemble("demo", "v3"))
     assert [m for m in WARM_IMPORTS_NOT_NEEDED if m in loaded] == []
