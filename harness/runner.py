@@ -311,7 +311,10 @@ def judge(
     findings = check.check_a1(obs)
     findings += check.check_a2(obs, flat, facts.shipped, spec, explain)
     findings += check.check_a3(obs, facts.wheels)
-    findings += check.check_a4(obs, [w.label for w in facts.wheels])
+    # the order of fallback lines is the merge engine's rule (engine-contract.md §2.4); another
+    # engine's order shows, where it matters, as a difference from flat (A5)
+    order = [w.label for w in facts.wheels] if strict_layout else ()
+    findings += check.check_a4(obs, order)
     if spec is not None and flat is not None:
         findings += check.check_a5(obs, flat, set(names), spec)
     findings += check.check_a6(obs, flat)
