@@ -55,7 +55,7 @@ print(json.dumps({
 # The tags' memo format: bump when what `compute_tags` returns for the same inputs changes.
 TAGS_FORMAT = 1
 
-_NAME = re.compile(r"python3(\.\d+)?t?")
+_NAME = r"python3(\.\d+)?t?"  # an interpreter's file name (compiled by `re` on first use)
 _VERSION_SPEC = re.compile(r"(?:python)?(\d+)\.(\d+)(?:\.(\d+))?")
 
 _query_cache: dict[tuple[str, int], Interpreter] = {}
@@ -282,7 +282,7 @@ def _path_candidates() -> list[Path]:
             names = sorted(os.listdir(directory))
         except OSError:
             continue
-        found += [directory / n for n in names if _NAME.fullmatch(n)]
+        found += [directory / n for n in names if re.fullmatch(_NAME, n)]
     return found
 
 
@@ -290,7 +290,7 @@ def _pyenv_candidates() -> list[Path]:
     versions = pyenv_root() / "versions"
     if not versions.is_dir():
         return []
-    return [p for p in sorted(versions.glob("*/bin/python3*")) if _NAME.fullmatch(p.name)]
+    return [p for p in sorted(versions.glob("*/bin/python3*")) if re.fullmatch(_NAME, p.name)]
 
 
 def _uv_candidates() -> list[Path]:
