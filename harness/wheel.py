@@ -43,6 +43,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,7 @@ if TYPE_CHECKING:  # pypa/installer is imported where a wheel's RECORD or WHEEL 
 
     from installer.records import RecordEntry
 
-    from harness.wheellisting import Member, TreeFile, WheelListing
+    from harness.wheellisting import Member, WheelListing
 
 __all__ = [
     "TREE_FORMAT",
@@ -122,9 +123,8 @@ def _error(wheel: str, member: str | None, rule: str, detail: str) -> WheelError
 
 
 def __getattr__(name: str) -> Any:
-    """`Member`, `WheelListing` and `TreeFile`, defined in `harness.wheellisting` (made when
-    first used)."""
-    if name in ("Member", "WheelListing", "TreeFile"):
+    """`Member` and `WheelListing`, defined in `harness.wheellisting` (made when first used)."""
+    if name in ("Member", "WheelListing"):
         from harness import wheellisting
 
         return getattr(wheellisting, name)
@@ -693,6 +693,25 @@ def tree_dist_info(root: Path) -> str:
     return lines[2]
 
 
+@dataclass(frozen=True)
+class TreeFile:
+    """One file of an install tree as RECORD lists it, routed as the unpack routed it.
+
+    `hash_name`/`hash_value`/`size` are RECORD's (None for RECORD's own row, which has none).
+    """
+
+    subdir: str  # one of TREE_SUBDIRS
+    path: str  # relative to subdir, POSIX
+    hash_name: str | None
+    hash_value: str | None
+    size: int | None
+
+    @property
+    def rel(self) -> str:
+        """The path relative to the tree root."""
+        return f"{self.subdir}/{self.path}"
+
+
 _tree_files_memo: dict[tuple[str, int, int], tuple[TreeFile, ...]] = {}
 
 
@@ -705,8 +724,6 @@ def tree_files(root: Path, *, remember: bool = True) -> tuple[TreeFile, ...]:
     process (keyed by the marker's inode and mtime: a rebuilt tree is read again);
     `remember=False` reads RECORD again (`harness cache verify` trusts nothing it has seen).
     """
-    from harness.wheellisting import TreeFile
-
     root = Path(root)
     lines = _read_marker(root)
     if not _current(lines):

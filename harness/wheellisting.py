@@ -1,10 +1,8 @@
-"""What `harness.wheel` lists of a wheel: its checked members and RECORD (`inspect_archive`),
-and the files of its install tree (`tree_files`).
+"""What `harness.wheel.inspect_archive` found in a wheel: its checked members and RECORD.
 
 These types live apart from `harness.wheel`, which re-exports them, because only a wheel being
-checked, or a tree being merged or verified, needs them: a warm run that merges nothing never
-creates these classes (a frozen dataclass costs ~0.5 ms to set up in every process that defines
-one).
+checked needs them: a warm run answers from remembered listings and never creates the two
+classes (a frozen dataclass costs ~0.5 ms to set up in every process that defines it).
 """
 
 from __future__ import annotations
@@ -42,23 +40,4 @@ class WheelListing:
     entry_points_text: str
 
 
-@dataclass(frozen=True)
-class TreeFile:
-    """One file of an install tree as RECORD lists it, routed as the unpack routed it.
-
-    `hash_name`/`hash_value`/`size` are RECORD's (None for RECORD's own row, which has none).
-    """
-
-    subdir: str  # one of TREE_SUBDIRS
-    path: str  # relative to subdir, POSIX
-    hash_name: str | None
-    hash_value: str | None
-    size: int | None
-
-    @property
-    def rel(self) -> str:
-        """The path relative to the tree root."""
-        return f"{self.subdir}/{self.path}"
-
-
-__all__ = ["Member", "TreeFile", "WheelListing"]
+__all__ = ["Member", "WheelListing"]
