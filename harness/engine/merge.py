@@ -181,6 +181,17 @@ def _refuse_special(path: Path, label: str) -> os.stat_result:
     return info
 
 
+def _lstat(path: Path) -> os.stat_result | None:
+    """What is at `path` itself (a link is not followed), or None where nothing is: one system
+    call where `is_dir`, `is_symlink` and `exists` would make three (pathlib's tolerance)."""
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return None
+        raise
+
+
 def _make_dir(path: Path) -> None:
     """A real directory, 0o755 whatever the umask (deterministic, deletable output)."""
     path.mkdir()
@@ -251,32 +262,45 @@ class _Merger:
 
     def directory(self, rel: str, label: str) -> None:
         dest = self.into / rel
-        if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        found = _lstat(dest)
+        if found is not None and not stat.S_ISDIR(found.st_mode):  # a link, or not a directory
             self.conflicts.append(Conflict(rel, "file_to_directory", self._previous(rel), label))
             dest.unlink()
             self._forget_under(rel)
-        if not dest.is_dir():
+            found = None
+        if found is None:
             _make_dir(dest)
         self.dir_owners[rel] = label
 
     def file(
-        self, rel: str, label: str, index: int, source: Path, use_link: bool, derived: bool = False
+        self,
+        rel: str,
+        label: str,
+        index: int,
+        source: Path,
+        use_link: bool,
+        derived: bool = False,
+        source_mode: int | None = None,
     ) -> None:
         dest = self.into / rel
-        source_mode = source.lstat().st_mode
+        if source_mode is None:
+            source_mode = source.lstat().st_mode
         write_is_new_bytes = True
-        if derived and dest.is_file() and not dest.is_symlink():
+        found = _lstat(dest)
+        if derived and found is not None and stat.S_ISREG(found.st_mode):
             dest.unlink()  # compiled bytecode follows its source: the later one wins silently
+            found = None
         elif derived and rel in self.orphaned:
             del self.orphaned[rel]
-        if dest.is_dir() and not dest.is_symlink():
+        if found is not None and stat.S_ISDIR(found.st_mode):
             self.conflicts.append(Conflict(rel, "directory_to_file", self._previous(rel), label))
             shutil.rmtree(dest)
             self._forget_under(rel)
-        elif dest.is_symlink():  # only pre-existing content can be a link: never the same file
+        elif found is not None and stat.S_ISLNK(found.st_mode):
+            # only pre-existing content can be a link: never the same file
             self.conflicts.append(Conflict(rel, "distinct", self._previous(rel), label))
             dest.unlink()
-        elif dest.exists():
+        elif found is not None:
             previous = self._previous(rel)
             if _same_bytes(source, dest):
                 write_is_new_bytes = False
@@ -334,10 +358,13 @@ class _Merger:
             self.directory(prefix + name, label)
         for name in sorted(name for name, child in node.items() if child is None):
             path = root / (prefix + name)
-            if not stat.S_ISREG(_listed(path, label).st_mode):
+            mode = _listed(path, label).st_mode
+            if not stat.S_ISREG(mode):
                 raise MergeError(f"merge source of {label}: {path} is listed as a file, it is not")
             rel = prefix + name
-            self.file(rel, label, index, path, use_link, derived=rel in source.derived)
+            self.file(
+                rel, label, index, path, use_link, derived=rel in source.derived, source_mode=mode
+            )
         for name in dirs:
             self._visit(index, source, prefix + name + "/", node[name], use_link)
 
