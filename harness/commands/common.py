@@ -87,3 +87,29 @@ def add_engine_and_policy(parser: argparse.ArgumentParser) -> None:
         help="collision policy: error fails on the first recorded collision, warning prints "
         "them (default), ignore stays silent; never changes the plan",
     )
+
+
+def selected_cases(args: argparse.Namespace) -> list:
+    """The cases a corpus command was asked for (`CASE...`, `--cases-dir`), in corpus order
+    unless named; unknown names, an empty corpus and unreviewed drafts without
+    `--allow-unreviewed` are usage errors that say what to do."""
+    from harness.cases import discover_cases
+
+    cases = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
+    if args.cases:
+        known = {c.name: c for c in cases}
+        missing = [n for n in args.cases if n not in known]
+        if missing:
+            raise HarnessError(
+                f"unknown case(s) {', '.join(missing)}; known: {', '.join(sorted(known)) or 'none'}"
+            )
+        cases = [known[n] for n in args.cases]
+    if not cases:
+        raise HarnessError("no cases to run: the corpus directory holds no case.toml")
+    drafts = [c.name for c in cases if c.raw.get("reviewed") is False]
+    if drafts and not args.allow_unreviewed:
+        raise HarnessError(
+            f"case(s) {', '.join(drafts)} are unreviewed drafts (reviewed = false): review their "
+            "expectations and set reviewed = true, or pass --allow-unreviewed"
+        )
+    return cases

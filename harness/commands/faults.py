@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.commands.common import absolute
+from harness.commands.common import absolute, selected_cases
 from harness.config import env_flag
 from harness.errors import HarnessError
 
@@ -222,7 +222,6 @@ def listing() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from harness import runner, supply
-    from harness.cases import discover_cases
     from harness.engine.faults import FAULTS, fault_named
     from harness.expectations import parse_spec
     from harness.interpreters import resolve
@@ -233,23 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise HarnessError(f"-j must be 0 (all cores) or a positive number, got {args.jobs}")
     names = [fault_named(n).name for n in args.fault] if args.fault else list(FAULTS)
-    cases = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
-    if args.cases:
-        known = {c.name: c for c in cases}
-        missing = [n for n in args.cases if n not in known]
-        if missing:
-            raise HarnessError(
-                f"unknown case(s) {', '.join(missing)}; known: {', '.join(sorted(known)) or 'none'}"
-            )
-        cases = [known[n] for n in args.cases]
-    if not cases:
-        raise HarnessError("no cases to run: the corpus directory holds no case.toml")
-    drafts = [c.name for c in cases if c.raw.get("reviewed") is False]
-    if drafts and not args.allow_unreviewed:
-        raise HarnessError(
-            f"case(s) {', '.join(drafts)} are unreviewed drafts (reviewed = false): review their "
-            "expectations and set reviewed = true, or pass --allow-unreviewed"
-        )
+    cases = selected_cases(args)
     interp = resolve(args.python)
     engines = ("merge", *(f"fault:{n}" for n in names))
     units = []

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.commands.common import absolute, absolute_or_stdout
+from harness.commands.common import absolute, absolute_or_stdout, selected_cases
 from harness.config import env_flag
 from harness.errors import HarnessError
 from harness.model import ENGINES, is_fault
@@ -107,28 +107,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness import report, runner
-    from harness.cases import discover_cases
     from harness.interpreters import resolve_many
 
     if args.jobs < 0:
         raise HarnessError(f"-j must be 0 (all cores) or a positive number, got {args.jobs}")
-    cases = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
-    if args.cases:
-        known = {c.name: c for c in cases}
-        missing = [n for n in args.cases if n not in known]
-        if missing:
-            raise HarnessError(
-                f"unknown case(s) {', '.join(missing)}; known: {', '.join(sorted(known)) or 'none'}"
-            )
-        cases = [known[n] for n in args.cases]
-    if not cases:
-        raise HarnessError("no cases to run: the corpus directory holds no case.toml")
-    drafts = [c.name for c in cases if c.raw.get("reviewed") is False]
-    if drafts and not args.allow_unreviewed:
-        raise HarnessError(
-            f"case(s) {', '.join(drafts)} are unreviewed drafts (reviewed = false): review their "
-            "expectations and set reviewed = true, or pass --allow-unreviewed"
-        )
+    cases = selected_cases(args)
     interpreters = resolve_many(args.python or ["default"])
     engines = engines_asked(args.engine)
 
