@@ -16,13 +16,13 @@ unpacking every tree and the real cache is never written.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from private_cache import private_cache
 
 from harness import config
 
@@ -35,25 +35,6 @@ pytestmark = [
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def private_cache(source: Path, dest: Path) -> None:
-    """`dest` gets hard links to `source`'s verified files and a copy of its pin memos."""
-    for sub in ("sha256", "pins"):
-        if not (source / sub).is_dir():
-            continue
-        for path in sorted((source / sub).rglob("*")):
-            if not path.is_file():
-                continue
-            target = dest / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if sub == "pins":
-                shutil.copy2(path, target)
-                continue
-            try:
-                os.link(path, target)
-            except OSError:  # another file system: a copy costs bytes, not correctness
-                shutil.copy2(path, target)
 
 
 def outcomes(junit_xml: Path) -> dict[str, str]:

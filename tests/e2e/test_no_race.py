@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from private_cache import private_cache
 
 from harness import config
 from harness.treeverify import verify_trees
@@ -35,25 +35,6 @@ pytestmark = [
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def private_cache(source: Path, dest: Path) -> None:
-    """`dest` gets hard links to `source`'s verified wheel files and a copy of its pin memos."""
-    for sub in ("sha256", "pins"):
-        if not (source / sub).is_dir():
-            continue
-        for path in sorted((source / sub).rglob("*")):
-            if not path.is_file():
-                continue
-            target = dest / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if sub == "pins":
-                shutil.copy2(path, target)
-                continue
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copy2(path, target)
 
 
 def without_timings(value):
