@@ -166,12 +166,83 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_command(argv: Sequence[str], env: Mapping[str, str] | None = None) -> float:
+@dataclass(frozen=True)
+class RunAs:
+    """Another user the startup runs execute as (`harness bench --as-user`): root writes
+    bytecode wherever it likes, so only another user shows what a read-only tree costs."""
+
+    name: str
+    uid: int
+    gid: int
+
+    def subprocess_options(self) -> dict[str, object]:
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def resolve_user(name: str) -> RunAs:
+    """The user `name` as a RunAs; switching users needs root, and a clear word when absent."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise HarnessError(f"--as-user {name!r}: no such user on this machine") from None
+    if entry.pw_uid == os.geteuid():
+        raise HarnessError(f"--as-user {name!r}: that is the user running harness already")
+    if os.geteuid() != 0:
+        raise HarnessError(f"--as-user {name!r}: switching to another user needs root")
+    return RunAs(name, entry.pw_uid, entry.pw_gid)
+
+
+def _user_options(user: RunAs | None) -> dict[str, object]:
+    return user.subprocess_options() if user else {}
+
+
+def first_unreachable(path: Path, user: RunAs) -> Path | None:
+    """The first directory on the way to `path` (symlinks resolved) that `user` may not
+    search, by its mode bits: the directory to open up before a run as that user can work."""
+    import stat
+
+    target = Path(os.path.realpath(path))
+    chain = [*reversed(target.parents)] + ([target] if target.is_dir() else [])
+    for directory in chain:
+        info = directory.stat()
+        if info.st_uid == user.uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid == user.gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return directory
+    return None
+
+
+def hand_over(venv: Path, user: RunAs) -> None:
+    """Give `venv` to `user`, as if that user had built it: its directories and its own files
+    change owner, so the user's interpreter writes bytecode into them as it would into a venv
+    of its own. A file with more than one link is a shared install tree's (a merged
+    directory's hard link), and stays as it is: nothing the harness runs changes a tree."""
+    for base, dirnames, filenames in os.walk(venv):
+        os.lchown(base, user.uid, user.gid)
+        for name in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(base, d)))]:
+            path = os.path.join(base, name)
+            if os.lstat(path).st_nlink == 1:
+                os.lchown(path, user.uid, user.gid)
+
+
+def run_command(
+    argv: Sequence[str], env: Mapping[str, str] | None = None, user: RunAs | None = None
+) -> float:
     """Run a command to completion and return its wall time; a failure is a HarnessError
     because a benchmark of a failing command measures nothing."""
     start = time.perf_counter()
     completed = subprocess.run(
-        list(argv), env=dict(env) if env is not None else None, capture_output=True, check=False
+        list(argv),
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        check=False,
+        **_user_options(user),  # type: ignore[arg-type]
     )
     elapsed = time.perf_counter() - start
     if completed.returncode != 0:
@@ -242,6 +313,8 @@ def render_markdown(report: Mapping[str, object], tables: Sequence[Table]) -> st
     lines = ["## Benchmark results", ""]
     lines.append(f"Command: `{report.get('command', '')}`")
     lines.append("")
+    if report.get("startup_user"):
+        lines.append(f"- startup and sys.path runs as user: {report['startup_user']}")
     for key in sorted(machine):
         value = machine[key]
         shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
@@ -483,18 +556,31 @@ class Statement:
         return "; ".join(parts) or "pass"
 
 
-def _command_ok(python: Path, code: str, env: Mapping[str, str]) -> bool:
+def _command_error(
+    python: Path, code: str, env: Mapping[str, str], user: RunAs | None = None
+) -> str | None:
+    """None when `python -c code` succeeds, else the end of what it printed."""
     completed = subprocess.run(
-        [str(python), "-c", code], env=dict(env), capture_output=True, check=False
+        [str(python), "-c", code],
+        env=dict(env),
+        capture_output=True,
+        check=False,
+        **_user_options(user),  # type: ignore[arg-type]
     )
-    return completed.returncode == 0
+    if completed.returncode == 0:
+        return None
+    return (completed.stderr or completed.stdout).decode("utf-8", "replace").strip()[-300:]
+
+
+def _command_ok(python: Path, code: str, env: Mapping[str, str], user: RunAs | None = None) -> bool:
+    return _command_error(python, code, env, user) is None
 
 
 def startup_statement(
-    modules: Sequence[str], flat_python: Path, env: Mapping[str, str]
+    modules: Sequence[str], flat_python: Path, env: Mapping[str, str], user: RunAs | None = None
 ) -> Statement:
     """Import each module that imports in the flat venv; locate the others."""
-    imports = tuple(m for m in modules if _command_ok(flat_python, f"import {m}", env))
+    imports = tuple(m for m in modules if _command_ok(flat_python, f"import {m}", env, user))
     resolves = tuple(m for m in modules if m not in imports)
     return Statement(imports, resolves)
 
@@ -508,11 +594,18 @@ SYSPATH_CODE = (
 )
 
 
-def syspath_quality(python: Path, statement: Statement, env: Mapping[str, str]) -> dict[str, int]:
+def syspath_quality(
+    python: Path, statement: Statement, env: Mapping[str, str], user: RunAs | None = None
+) -> dict[str, int]:
     """The sys.path columns of engine-contract.md §9.7, measured after the startup statement."""
     code = statement.code + "\n" + SYSPATH_CODE
     completed = subprocess.run(
-        [str(python), "-c", code], env=dict(env), capture_output=True, text=True, check=False
+        [str(python), "-c", code],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        **_user_options(user),  # type: ignore[arg-type]
     )
     if completed.returncode != 0:
         raise HarnessError(f"sys.path probe failed in {python}: {completed.stderr.strip()[-500:]}")
@@ -750,9 +843,11 @@ def bench_case(
     startup_warmup: int,
     only: frozenset[str],
     with_pip: bool = True,
+    user: RunAs | None = None,
     log: Callable[[str], None] = lambda _m: None,
 ) -> CaseRecord:
-    """Assembly, startup and sys.path numbers for one case on one interpreter."""
+    """Assembly, startup and sys.path numbers for one case on one interpreter; with `user`,
+    the venvs are handed to that user and the startup and sys.path runs execute as it."""
     from harness import supply
     from harness.engine.assemble import assemble
     from harness.expectations import parse_spec
@@ -798,31 +893,34 @@ def bench_case(
                 )
                 expected[v.name] = 1
         env = clean_env(probe_environment(dict(spec.env)))
+        if user is not None:
+            _hand_over_all(pythons, user)
         tested = [p for p in prepared if p.label not in support_labels]
         modules = list(spec.imports) or sorted(
             {n for p in tested for n in importable_names(p.facts)}
         )
-        chosen = startup_statement(modules, flat.venv.python, env)
+        chosen = startup_statement(modules, flat.venv.python, env, user)
         statement = chosen.code
         # A venv where the statement fails (an installer that overlays colliding files in
         # another order than the flat oracle) is reported, not timed: it measures nothing.
         working = {}
         for label, python in pythons.items():
-            if _command_ok(python, statement, env):
+            error = _command_error(python, statement, env, user)
+            if error is None:
                 working[label] = python
             else:
-                failed[label] = f"`{statement}` fails in this venv"
+                failed[label] = f"`{statement}` fails in this venv: {error.splitlines()[-1]}"
         if "startup" in only:
             log(f"{name} {version}: startup of `{statement}`, {len(working)} venvs")
             actions = {
-                label: (lambda py=python: run_command([str(py), "-c", statement], env))
+                label: (lambda py=python: run_command([str(py), "-c", statement], env, user))
                 for label, python in working.items()
             }
             samples = interleaved(actions, runs=startup_runs, warmup=startup_warmup)
             startup = {label: Stats.of(s) for label, s in samples.items()}
         if "syspath" in only:
             syspath = {
-                label: syspath_quality(py, chosen if label in working else Statement(()), env)
+                label: syspath_quality(py, chosen if label in working else Statement(()), env, user)
                 for label, py in pythons.items()
             }
     return CaseRecord(
@@ -836,6 +934,23 @@ def bench_case(
         wheels=len(prepared),
         failed=failed,
     )
+
+
+def _hand_over_all(pythons: Mapping[str, Path], user: RunAs) -> None:
+    """Hand every venv to `user` and make sure that user can start each one: a directory on
+    the way it may not search is named, since the run would otherwise fail on every venv."""
+    for label, python in pythons.items():
+        venv = python.parent.parent
+        for path in (python, venv):
+            blocked = first_unreachable(path, user)
+            if blocked is not None:
+                raise HarnessError(
+                    f"--as-user {user.name}: {label} venv's {path} is out of reach for that "
+                    f"user: {blocked} (mode {blocked.stat().st_mode & 0o7777:o}) may not be "
+                    f"searched by it. Make the interpreters, the wheel cache and the bench "
+                    f"work directory reachable (e.g. chmod o+x {blocked}) and run again."
+                )
+        hand_over(venv, user)
 
 
 def assembly_table(records: Sequence[CaseRecord]) -> Table:
@@ -1270,6 +1385,7 @@ __all__ = [
     "PLANNER_SIZES",
     "PTH_SIZES",
     "CaseRecord",
+    "RunAs",
     "Statement",
     "Stats",
     "SyntheticWheel",
@@ -1278,7 +1394,9 @@ __all__ = [
     "bench_case",
     "bench_matrix",
     "bench_scaling",
+    "first_unreachable",
     "growth",
+    "hand_over",
     "importable_names",
     "interleaved",
     "loglog_slope",
@@ -1292,6 +1410,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_table",
+    "resolve_user",
     "scaling_table",
     "startup_table",
     "startup_verdict",

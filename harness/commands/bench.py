@@ -38,6 +38,8 @@ examples:
   harness bench native-overlay-google-protobuf --only assembly,startup --runs 5
   harness bench --only scaling --json scaling.json
   harness bench --python 3.9 --python 3.13 --markdown bench.md --json bench.json
+  harness bench native-overlay-google-protobuf --only startup --as-user nobody
+                                                  startup as a user who cannot write the trees
 
 Caches are warmed untimed first (wheels fetched and unpacked, uv's cache filled), so network
 time is never measured. Numbers are noisy on a busy machine: compare medians, and ratios only
@@ -88,6 +90,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"measures to run, comma separated: {','.join(_measures())}",
     )
     p.add_argument("--no-pip", action="store_true", help="skip the pip rows (ensurepip is slow)")
+    p.add_argument(
+        "--as-user",
+        metavar="NAME",
+        help="run the startup and syspath measures as this (non-root) user: the venvs are "
+        "handed to it, the shared install trees stay root's and read-only (needs root; the "
+        "interpreters, the wheel cache and the work directory must be reachable by NAME)",
+    )
     p.add_argument(
         "--sizes",
         metavar="P/M/S",
@@ -172,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
             )
     planner_sizes, materialize_sizes, pth_sizes = parse_sizes(args.sizes)
+    user = bench.resolve_user(args.as_user) if args.as_user else None
     log = lambda message: print(f"bench: {message}", file=sys.stderr, flush=True)  # noqa: E731
 
     interpreters = resolve_many(args.python or ["default"])
@@ -191,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
     matrix_pythons = resolve_many(["all"]) if "matrix" in only else []
     workdir = Path(args.keep) if args.keep else bench.new_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        workdir.chmod(0o755)  # a temp dir is 0700: the user must reach its venvs
     tables: list[bench.Table] = []
     errors: dict[str, str] = {}
     report: dict[str, object] = {
@@ -199,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         "runs": args.runs,
         "startup_runs": args.startup_runs,
         "startup_warmup": args.startup_warmup,
+        "startup_user": args.as_user or _current_user(),
         "errors": errors,
         "machine": bench.machine_description(
             sorted(
@@ -238,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
                 startup_warmup=args.startup_warmup,
                 only=only,
                 with_pip=not args.no_pip,
+                user=user,
                 log=log,
             )
         )
@@ -314,6 +328,12 @@ def _case_tables(bench, records, only: frozenset[str]) -> list:
     if "syspath" in only:
         tables.append(bench.syspath_table(records))
     return tables
+
+
+def _current_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def _from_cli() -> bool:

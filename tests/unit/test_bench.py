@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pwd
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -324,3 +328,82 @@ def test_bench_unknown_case_is_a_usage_error(capsys: pytest.CaptureFixture) -> N
     # checked before anything is measured, so a typo costs nothing
     assert main(["bench", "no-such-case", "--only", "scaling"]) == 2
     assert "unknown case(s) no-such-case" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- --as-user
+
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="switching users needs root"
+)
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory every user may search, on a path every user may search (pytest's own
+    temporary directories are closed to others)."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+def _nobody() -> bench.RunAs:
+    entry = pwd.getpwnam("nobody")
+    return bench.RunAs("nobody", entry.pw_uid, entry.pw_gid)
+
+
+def test_resolve_user_refuses_an_unknown_user_and_the_current_one() -> None:
+    with pytest.raises(HarnessError, match="no such user"):
+        bench.resolve_user("no-such-user-here")
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    with pytest.raises(HarnessError, match="already"):
+        bench.resolve_user(me)
+
+
+def test_first_unreachable_names_the_directory_the_user_cannot_search(open_dir: Path) -> None:
+    tmp_path = open_dir
+    user = _nobody()
+    closed = tmp_path / "closed"
+    (closed / "inner").mkdir(parents=True)
+    target = closed / "inner" / "python"
+    target.write_text("")
+    closed.chmod(0o700)  # owned by us, not nobody, and closed to others
+    assert bench.first_unreachable(target, user) == closed
+    closed.chmod(0o711)  # others may search it now: nothing blocks the way
+    assert bench.first_unreachable(target, user) is None
+
+
+@needs_root
+def test_hand_over_gives_the_venv_but_not_files_linked_from_a_tree(tmp_path: Path) -> None:
+    user = _nobody()
+    tree_file = tmp_path / "tree" / "mod.py"
+    tree_file.parent.mkdir()
+    tree_file.write_text("x = 1\n")
+    venv = tmp_path / "venv"
+    (venv / "lib" / "pkg").mkdir(parents=True)
+    own = venv / "pyvenv.cfg"
+    own.write_text("home = /usr\n")
+    linked = venv / "lib" / "pkg" / "mod.py"
+    os.link(tree_file, linked)  # a merged directory's hard link into a shared tree
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").symlink_to("/usr/bin/python3")
+    bench.hand_over(venv, user)
+    # why: the user's interpreter must be able to write bytecode into its own venv
+    assert (venv / "lib" / "pkg").stat().st_uid == user.uid
+    assert own.stat().st_uid == user.uid
+    assert os.lstat(venv / "bin" / "python").st_uid == user.uid
+    # why: a file with two links is a tree's; changing it would change the shared tree
+    assert linked.stat().st_uid == os.geteuid()
+    assert tree_file.stat().st_uid == os.geteuid()
+
+
+@needs_root
+def test_hand_over_all_names_the_closed_directory(open_dir: Path) -> None:
+    tmp_path = open_dir
+    user = _nobody()
+    closed = tmp_path / "closed"
+    python = closed / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    closed.chmod(0o700)
+    with pytest.raises(HarnessError, match=r"closed \(mode 700\) may not be searched"):
+        bench._hand_over_all({"merge": python}, user)
