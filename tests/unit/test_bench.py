@@ -406,4 +406,4 @@ def test_hand_over_all_names_the_closed_directory(open_dir: Path) -> None:
     python.write_text("")
     closed.chmod(0o700)
     with pytest.raises(HarnessError, match=r"closed \(mode 700\) may not be searched"):
-        bench._hand_over_all({"merge": python}, user)
+        bench.hand_over_all({"merge": python}, user)
