@@ -35,8 +35,16 @@ pay for it.
 
 from __future__ import annotations
 
-from harness.bench.assembly import Variant, assembly_variants, time_assembly
-from harness.bench.case import FLAT, CaseRecord, bench_case
+from harness.bench.assembly import Variant, assembly_variants, measure_assembly, time_assembly
+from harness.bench.case import (
+    FLAT,
+    CaseRecord,
+    CaseVenvs,
+    RuntimeNumbers,
+    bench_case,
+    build_venvs,
+    measure_runtime,
+)
 from harness.bench.machine import find_uv, machine_description
 from harness.bench.matrix import bench_matrix
 from harness.bench.processes import clean_env, command_error, interleaved, run_command
@@ -64,8 +72,10 @@ from harness.bench.startup import (
     SYSPATH_CODE,
     Statement,
     importable_names,
+    split_working,
     startup_statement,
     syspath_quality,
+    time_startup,
 )
 from harness.bench.stats import (
     Stats,
@@ -114,7 +124,9 @@ __all__ = [
     "SHAPES",
     "SYSPATH_CODE",
     "CaseRecord",
+    "CaseVenvs",
     "RunAs",
+    "RuntimeNumbers",
     "Statement",
     "Stats",
     "SyntheticWheel",
@@ -125,6 +137,7 @@ __all__ = [
     "bench_case",
     "bench_matrix",
     "bench_scaling",
+    "build_venvs",
     "case_record_json",
     "clean_env",
     "command_error",
@@ -145,6 +158,8 @@ __all__ = [
     "marginal_costs",
     "matrix_table",
     "mean",
+    "measure_assembly",
+    "measure_runtime",
     "median",
     "new_workdir",
     "noise_floor",
@@ -157,6 +172,7 @@ __all__ = [
     "run_command",
     "scaling_json",
     "scaling_table",
+    "split_working",
     "startup_statement",
     "startup_table",
     "startup_verdict",
@@ -169,5 +185,6 @@ __all__ = [
     "time_materialize",
     "time_planner",
     "time_pth_startup",
+    "time_startup",
     "write_synthetic_wheels",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.bench.machine import find_uv
 from harness.bench.processes import clean_env, interleaved, run_command
 from harness.bench.scratch import remove
+from harness.bench.stats import Stats
 from harness.model import Interpreter, PreparedWheel
 
 
@@ -210,3 +211,20 @@ def time_assembly(
         phases[name].clear()  # warmup timings are not samples
     interleaved({v.name: action(v) for v in variants}, runs=runs, warmup=0)
     return phases
+
+
+def measure_assembly(
+    variants: Sequence[Variant], workdir: Path, runs: int
+) -> dict[str, dict[str, object]]:
+    """Every variant timed (`time_assembly`), as variant → {timed, baseline, stats, phases}:
+    the stats of the total, and of each phase the variant reports (create, install)."""
+    phases = time_assembly(variants, workdir, runs)
+    return {
+        v.name: {
+            "timed": v.timed,
+            "baseline": v.baseline,
+            "stats": Stats.of(phases[v.name]["total"]),
+            "phases": {p: Stats.of(s) for p, s in sorted(phases[v.name].items())},
+        }
+        for v in variants
+    }

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.bench.processes import command_error, user_options
+from harness.bench.processes import command_error, interleaved, run_command, user_options
+from harness.bench.stats import Stats
 from harness.errors import HarnessError
 from harness.model import WheelFacts
 
@@ -87,3 +88,40 @@ def syspath_quality(
     if completed.returncode != 0:
         raise HarnessError(f"sys.path probe failed in {python}: {completed.stderr.strip()[-500:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def split_working(
+    pythons: Mapping[str, Path], code: str, env: Mapping[str, str], user: RunAs | None = None
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """The venvs in which `python -c code` works, and why each other one is not timed.
+
+    A venv where the statement fails (an installer that overlays colliding files in another
+    order than the flat oracle) is reported, not timed: it measures nothing.
+    """
+    working: dict[str, Path] = {}
+    failed: dict[str, str] = {}
+    for label, python in pythons.items():
+        error = command_error(python, code, env, user)
+        if error is None:
+            working[label] = python
+        else:
+            failed[label] = f"`{code}` fails in this venv: {error.splitlines()[-1]}"
+    return working, failed
+
+
+def time_startup(
+    pythons: Mapping[str, Path],
+    code: str,
+    env: Mapping[str, str],
+    user: RunAs | None = None,
+    *,
+    runs: int,
+    warmup: int,
+) -> dict[str, Stats]:
+    """`python -c code` in every venv, warmed up then interleaved: venv label → stats."""
+    actions = {
+        label: (lambda py=python: run_command([str(py), "-c", code], env, user))
+        for label, python in pythons.items()
+    }
+    samples = interleaved(actions, runs=runs, warmup=warmup)
+    return {label: Stats.of(s) for label, s in samples.items()}
