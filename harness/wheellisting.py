@@ -1,4 +1,4 @@
-"""What `harness.wheel.inspect_archive` found in a wheel: its checked members and RECORD.
+"""What `harness.archive.inspect_archive` found in a wheel: its checked members and RECORD.
 
 These types live apart from `harness.wheel`, which re-exports them, because only a wheel being
 checked needs them: a warm run answers from remembered listings and never creates the two

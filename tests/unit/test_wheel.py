@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import harness.wheel as wheel_module
+import harness.trees as trees_module
 from harness.errors import IntegrityError, WheelError
 from harness.facts import derive_facts
 from harness.model import ConsoleScript
@@ -144,7 +144,7 @@ def test_a_complete_tree_is_reused_without_extracting_again(full_wheel, tmp_path
     def refuse(*_args, **_kwargs):
         raise AssertionError("a complete tree must not be extracted again")
 
-    monkeypatch.setattr(wheel_module, "_extract", refuse)
+    monkeypatch.setattr(trees_module, "extract", refuse)
     second = install_tree(full_wheel, sha, tmp_path / "trees")
     assert second == first
     assert os.stat(second.site_packages / "demo" / "__init__.py").st_ino == inode
