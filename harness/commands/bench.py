@@ -8,6 +8,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from harness.commands.common import absolute, absolute_or_stdout
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.bench import CaseRecord, RunAs, Table
     from harness.cases import Case
     from harness.model import Interpreter
 
@@ -169,9 +171,43 @@ def parse_sizes(text: str | None) -> tuple[tuple[int, ...], tuple[int, ...], tup
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check what to measure, measure it in a work directory (removed afterwards unless
+    `--keep`), then print and write the report; 1 when any measure failed."""
+    plan = plan_measures(args)
+    workdir = _workdir(args.keep, plan.user)
+    session = Session(args, plan, workdir, _new_report(args, plan))
+    try:
+        _measure_all(session)
+    finally:
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+    return _finish(session)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class MeasurePlan:
+    """What one `harness bench` run measures, every argument checked before anything is timed
+    (a typo in a case name or a size costs nothing)."""
+
+    only: frozenset[str]
+    sizes: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]  # planner/materialize/pth
+    user: RunAs | None
+    interpreters: list[Interpreter]  # assembly, startup, syspath, scaling (the first)
+    corpus: list[Case]  # every case: the matrix's
+    cases: list[Case]  # the per-case measures' (CASE arguments, else the corpus)
+    matrix_pythons: list[Interpreter]  # every interpreter found, for the matrix
+
+    def wants(self, *measures: str) -> bool:
+        return bool(self.only & set(measures))
+
+
+def plan_measures(args: argparse.Namespace) -> MeasurePlan:
     from harness import bench
-    from harness.cases import discover_cases
-    from harness.expectations import parse_spec
     from harness.interpreters import resolve_many
 
     only = parse_only(args.only)
@@ -180,134 +216,112 @@ def run(args: argparse.Namespace) -> int:
             raise HarnessError(
                 f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
             )
-    planner_sizes, materialize_sizes, pth_sizes = parse_sizes(args.sizes)
+    sizes = parse_sizes(args.sizes)
     user = bench.resolve_user(args.as_user) if args.as_user else None
-    log = lambda message: print(f"bench: {message}", file=sys.stderr, flush=True)  # noqa: E731
-
     interpreters = resolve_many(args.python or ["default"])
+    corpus, cases = _select_cases(args.cases, args.cases_dir, only)
+    matrix_pythons = resolve_many(["all"]) if "matrix" in only else []
+    return MeasurePlan(only, sizes, user, interpreters, corpus, cases, matrix_pythons)
+
+
+def _select_cases(
+    names: list[str], cases_dir: str | None, only: frozenset[str]
+) -> tuple[list[Case], list[Case]]:
+    """The corpus (read only when a measure needs it) and the cases the per-case measures
+    run: CASE arguments narrow those, never the matrix, which is the corpus."""
+    from harness.cases import discover_cases
+
     corpus = []
     if only & {"assembly", "startup", "syspath", "matrix"}:
-        corpus = discover_cases(Path(args.cases_dir)) if args.cases_dir else discover_cases()
-    cases = corpus  # CASE arguments narrow the per-case measures; the matrix is the corpus
-    if args.cases:
-        known = {c.name: c for c in corpus or discover_cases(args.cases_dir)}
-        missing = [n for n in args.cases if n not in known]
+        corpus = discover_cases(Path(cases_dir)) if cases_dir else discover_cases()
+    cases = corpus
+    if names:
+        known = {c.name: c for c in corpus or discover_cases(cases_dir)}
+        missing = [n for n in names if n not in known]
         if missing:
             raise HarnessError(
                 f"unknown case(s) {', '.join(missing)}; known: {', '.join(sorted(known)) or 'none'}"
             )
-        cases = [known[n] for n in args.cases]
+        cases = [known[n] for n in names]
+    return corpus, cases
 
-    matrix_pythons = resolve_many(["all"]) if "matrix" in only else []
-    workdir = Path(args.keep) if args.keep else bench.new_workdir()
+
+def _workdir(keep: str | None, user: RunAs | None) -> Path:
+    from harness import bench
+
+    workdir = Path(keep) if keep else bench.new_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
     if user is not None:
         workdir.chmod(0o755)  # a temp dir is 0700: the user must reach its venvs
-    tables: list[bench.Table] = []
-    errors: dict[str, str] = {}
-    report: dict[str, object] = {
+    return workdir
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _new_report(args: argparse.Namespace, plan: MeasurePlan) -> dict[str, object]:
+    """The report's head: the command, the settings and the machine; measures add to it."""
+    from harness import bench
+
+    pythons = {i.executable: i for i in [*plan.interpreters, *plan.matrix_pythons]}
+    return {
         "command": "harness bench " + shlex.join(sys.argv[2:] if _from_cli() else []),
-        "measures": sorted(only),
+        "measures": sorted(plan.only),
         "runs": args.runs,
         "startup_runs": args.startup_runs,
         "startup_warmup": args.startup_warmup,
         "startup_user": args.as_user or _current_user(),
-        "errors": errors,
-        "machine": bench.machine_description(
-            sorted(
-                {i.executable: i for i in [*interpreters, *matrix_pythons]}.values(),
-                key=lambda i: i.version,
-            )
-        ),
+        "errors": {},
+        "machine": bench.machine_description(sorted(pythons.values(), key=lambda i: i.version)),
     }
 
-    def save() -> None:
-        """Write the files after every measure, so a late failure keeps the earlier numbers."""
-        if args.markdown:
-            Path(args.markdown).write_text(bench.render_markdown(report, tables))
-        if args.json and args.json != "-":
-            Path(args.json).write_text(bench.render_json(report))
 
-    def attempt(measure: str, body: Callable[[], None]) -> None:
+@dataclass
+class Session:
+    """One run under way: its plan, work directory, the report and tables built so far, and
+    the per-case records the case tables are drawn from."""
+
+    args: argparse.Namespace
+    plan: MeasurePlan
+    workdir: Path
+    report: dict[str, object]
+    tables: list[Table] = field(default_factory=list)
+    records: list[CaseRecord] = field(default_factory=list)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self.report["errors"]  # type: ignore[return-value]
+
+    def save(self) -> None:
+        """Write the files after every measure, so a late failure keeps the earlier numbers."""
+        from harness import bench
+
+        if self.args.markdown:
+            Path(self.args.markdown).write_text(bench.render_markdown(self.report, self.tables))
+        if self.args.json and self.args.json != "-":
+            Path(self.args.json).write_text(bench.render_json(self.report))
+
+    def attempt(self, measure: str, body: Callable[[], None]) -> None:
         """A measure that fails (a broken case, a tool missing mid-run) is reported as an error
         and the other measures still run: one bad row must not cost the whole benchmark."""
         try:
             body()
         except Exception as exc:  # reported, not swallowed: the exit status becomes 1
-            errors[measure] = f"{type(exc).__name__}: {exc}"
-            log(f"{measure} failed: {errors[measure]}")
-        save()
+            self.errors[measure] = f"{type(exc).__name__}: {exc}"
+            _log(f"{measure} failed: {self.errors[measure]}")
+        self.save()
 
-    records: list[bench.CaseRecord] = []
 
-    def per_case(case: Case, interp: Interpreter) -> None:
-        records.append(
-            bench.bench_case(
-                case,
-                interp,
-                workdir / f"{case.name}-{interp.short_version}",
-                runs=args.runs,
-                startup_runs=args.startup_runs,
-                startup_warmup=args.startup_warmup,
-                only=only,
-                with_pip=not args.no_pip,
-                user=user,
-                log=log,
-            )
-        )
-        report["cases"] = [bench.case_record_json(r) for r in records]
-        tables[:] = _case_tables(bench, records, only)
+def _finish(session: Session) -> int:
+    """The load at the end, the files written a last time, the tables printed (with the
+    errors under them); 1 when any measure failed."""
+    from harness import bench
 
-    def scaling() -> None:
-        measured = bench.bench_scaling(
-            interpreters[0],
-            workdir / "scaling",
-            runs=args.runs,
-            startup_runs=args.startup_runs,
-            startup_warmup=args.startup_warmup,
-            planner_sizes=planner_sizes,
-            materialize_sizes=materialize_sizes,
-            pth_sizes=pth_sizes,
-            seed=args.seed,
-            log=log,
-        )
-        report["scaling"] = bench.scaling_json(measured)
-        report["scaling_python"] = ".".join(map(str, interpreters[0].version))
-        tables.append(bench.scaling_table(measured))
-
-    def matrix() -> None:
-        jobs = args.jobs or os.cpu_count() or 1
-        log(f"matrix: {len(corpus)} cases × {len(matrix_pythons)} interpreters, -j {jobs}")
-        measured = bench.bench_matrix(corpus, matrix_pythons, jobs, runs=args.matrix_runs)
-        report["matrix"] = measured
-        tables.append(bench.matrix_table(measured))
-
-    try:
-        if only & {"assembly", "startup", "syspath"}:
-            for case in cases:
-                spec = parse_spec(case.path, case.raw)
-                for interp in interpreters:
-                    if not spec.supports(interp.version):
-                        log(f"{case.name}: skipping Python {interp.short_version} ({spec.python})")
-                        continue
-                    attempt(
-                        f"{case.name} {interp.short_version}",
-                        lambda c=case, i=interp: per_case(c, i),
-                    )
-        if "scaling" in only:
-            attempt("scaling", scaling)
-        if "matrix" in only:
-            attempt("matrix", matrix)
-    finally:
-        if not args.keep:
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
-
+    args, report, errors = session.args, session.report, session.errors
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
     report["load_average_at_end"] = [round(x, 2) for x in load]
-    save()
-    markdown = bench.render_markdown(report, tables)
+    session.save()
+    markdown = bench.render_markdown(report, session.tables)
     if errors:
         markdown += "\n### Errors\n\n" + "".join(f"- {k}: {v}\n" for k, v in errors.items())
         if args.markdown:
@@ -319,7 +333,89 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _case_tables(bench, records, only: frozenset[str]) -> list:
+# --------------------------------------------------------------------------- the measures
+
+
+def _measure_all(session: Session) -> None:
+    """Per-case measures (case × interpreter), then scaling, then the matrix, each attempted
+    on its own so one failure leaves the others' numbers."""
+    from harness.expectations import parse_spec
+
+    plan = session.plan
+    if plan.wants("assembly", "startup", "syspath"):
+        for case in plan.cases:
+            spec = parse_spec(case.path, case.raw)
+            for interp in plan.interpreters:
+                if not spec.supports(interp.version):
+                    _log(f"{case.name}: skipping Python {interp.short_version} ({spec.python})")
+                    continue
+                session.attempt(
+                    f"{case.name} {interp.short_version}",
+                    lambda c=case, i=interp: _measure_case(session, c, i),
+                )
+    if plan.wants("scaling"):
+        session.attempt("scaling", lambda: _measure_scaling(session))
+    if plan.wants("matrix"):
+        session.attempt("matrix", lambda: _measure_matrix(session))
+
+
+def _measure_case(session: Session, case: Case, interp: Interpreter) -> None:
+    from harness import bench
+
+    args = session.args
+    record = bench.bench_case(
+        case,
+        interp,
+        session.workdir / f"{case.name}-{interp.short_version}",
+        runs=args.runs,
+        startup_runs=args.startup_runs,
+        startup_warmup=args.startup_warmup,
+        only=session.plan.only,
+        with_pip=not args.no_pip,
+        user=session.plan.user,
+        log=_log,
+    )
+    session.records.append(record)
+    session.report["cases"] = [bench.case_record_json(r) for r in session.records]
+    session.tables[:] = _case_tables(session.records, session.plan.only)
+
+
+def _measure_scaling(session: Session) -> None:
+    from harness import bench
+
+    args, interp = session.args, session.plan.interpreters[0]
+    planner_sizes, materialize_sizes, pth_sizes = session.plan.sizes
+    measured = bench.bench_scaling(
+        interp,
+        session.workdir / "scaling",
+        runs=args.runs,
+        startup_runs=args.startup_runs,
+        startup_warmup=args.startup_warmup,
+        planner_sizes=planner_sizes,
+        materialize_sizes=materialize_sizes,
+        pth_sizes=pth_sizes,
+        seed=args.seed,
+        log=_log,
+    )
+    session.report["scaling"] = bench.scaling_json(measured)
+    session.report["scaling_python"] = ".".join(map(str, interp.version))
+    session.tables.append(bench.scaling_table(measured))
+
+
+def _measure_matrix(session: Session) -> None:
+    from harness import bench
+
+    corpus, pythons = session.plan.corpus, session.plan.matrix_pythons
+    jobs = session.args.jobs or os.cpu_count() or 1
+    _log(f"matrix: {len(corpus)} cases × {len(pythons)} interpreters, -j {jobs}")
+    measured = bench.bench_matrix(corpus, pythons, jobs, runs=session.args.matrix_runs)
+    session.report["matrix"] = measured
+    session.tables.append(bench.matrix_table(measured))
+
+
+def _case_tables(records: list[CaseRecord], only: frozenset[str]) -> list[Table]:
+    from harness import bench
+
     tables = []
     if "assembly" in only:
         tables.append(bench.assembly_table(records))
@@ -328,6 +424,10 @@ def _case_tables(bench, records, only: frozenset[str]) -> list:
     if "syspath" in only:
         tables.append(bench.syspath_table(records))
     return tables
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 def _current_user() -> str:
