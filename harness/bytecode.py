@@ -45,10 +45,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.digests import file_sha256
 from harness.errors import HarnessError
 from harness.logs import lazy_logger
 from harness.model import InstallTree, Interpreter
-from harness.wheel import file_sha256, site_files
+from harness.wheel import site_files
 
 log = lazy_logger("harness.bytecode")
 

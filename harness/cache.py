@@ -34,10 +34,10 @@ from typing import IO, TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from harness import config, names
+from harness.digests import file_sha256
 from harness.errors import HarnessError, IntegrityError, OfflineError, WheelError
 from harness.logs import lazy_logger
 from harness.model import WheelFile
-from harness.wheel import file_sha256
 
 if TYPE_CHECKING:
     import filelock

@@ -26,30 +26,31 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
 
+from harness.archive import SIGNATURES
 from harness.bytecode import BYTECODE_DIR, BytecodeError, manifest_tags, pyc_path, read_manifest
+from harness.digests import file_digest, file_sha256, hash_matches
 from harness.errors import HarnessError
-from harness.wheel import (
+from harness.trees import (
     COMPLETE_MARKER,
     TREE_FORMAT,
     TREE_SUBDIRS,
-    file_digest,
-    file_sha256,
-    hash_matches,
+    TreeFile,
     tree_dist_info,
-    tree_files,
     tree_format,
 )
+from harness.wheel import tree_files
 
 KINDS = ("extra", "missing", "changed", "mode", "unreadable")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 _LOCK_TIMEOUT_S = 600.0
+
+Report = Callable[[str, str, str], None]  # (rel path, kind, detail) of one difference
 
 
 @dataclass(frozen=True, order=True)
@@ -103,12 +104,32 @@ def verify_tree(root: Path, wheel: Path | None = None) -> list[Difference]:
         report("", "unreadable", str(exc))
         return out
 
-    # rel -> how to check it: ("record", TreeFile) | ("sha256", hex) | ("present", None)
+    record_rel = f"site-packages/{dist_info}/RECORD"
+    expected = _expected_files(root, dist_info, listed, report)
+    seen = _check_walked_files(root, expected, _needed_directories(root, expected), report)
+    for rel in sorted(set(expected) - seen):
+        how = expected[rel][0]
+        why = "RECORD lists it" if how == "record" else "the harness wrote it"
+        report(rel, "missing", f"{why}, but it is not there")
+
+    if wheel is not None:
+        _compare_record(root, record_rel, dist_info, wheel, report)
+    return out
+
+
+def _expected_files(
+    root: Path, dist_info: str, listed: tuple[TreeFile, ...], report: Report
+) -> dict[str, tuple[str, object]]:
+    """rel -> how to check it: ("record", TreeFile) | ("sha256", hex) | ("present", None).
+
+    What RECORD lists, the marker, RECORD's signatures if shipped, and each bytecode manifest
+    with the pyc files it lists (a pyc no listed source compiles to is reported `changed`).
+    """
     expected: dict[str, tuple[str, object]] = {COMPLETE_MARKER: ("present", None)}
     record_rel = f"site-packages/{dist_info}/RECORD"
     for item in listed:
         expected[item.rel] = ("present", None) if item.rel == record_rel else ("record", item)
-    for signature in _SIGNATURES:
+    for signature in SIGNATURES:
         rel = f"site-packages/{dist_info}/{signature}"
         if os.path.lexists(root / rel):
             expected[rel] = ("present", None)
@@ -127,14 +148,28 @@ def verify_tree(root: Path, wheel: Path | None = None) -> list[Difference]:
             if pyc not in compiled:
                 report(pyc, "changed", f"{rel} lists it, but no source RECORD lists compiles to it")
             expected[pyc] = ("sha256", digest)
+    return expected
 
+
+def _needed_directories(root: Path, expected: dict[str, tuple[str, object]]) -> set[str]:
+    """The tree's own directories and every parent of an expected file (rel, "" the root)."""
     directories = {"", *TREE_SUBDIRS}
     if manifest_tags(root):
         directories.add(BYTECODE_DIR)
     for rel in expected:
         parts = rel.split("/")
         directories.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    return directories
 
+
+def _check_walked_files(
+    root: Path,
+    expected: dict[str, tuple[str, object]],
+    directories: set[str],
+    report: Report,
+) -> set[str]:
+    """Walk the live tree, sorted, reporting every mode, extra and content difference; the
+    rel paths of the files found (what is expected and not found is `missing`)."""
     seen: set[str] = set()
     for current, dirnames, filenames in os.walk(root):
         base = Path(current)
@@ -168,18 +203,10 @@ def verify_tree(root: Path, wheel: Path | None = None) -> list[Difference]:
             if stat.S_IMODE(info.st_mode) & 0o222:
                 report(rel, "mode", "file is writable; trees are read-only (0o444/0o555)")
             _check_content(rel, path, expected[rel], report)
-
-    for rel in sorted(set(expected) - seen):
-        how = expected[rel][0]
-        why = "RECORD lists it" if how == "record" else "the harness wrote it"
-        report(rel, "missing", f"{why}, but it is not there")
-
-    if wheel is not None:
-        _compare_record(root, record_rel, dist_info, wheel, report)
-    return out
+    return seen
 
 
-def _check_content(rel: str, path: Path, how: tuple[str, object], report) -> None:
+def _check_content(rel: str, path: Path, how: tuple[str, object], report: Report) -> None:
     kind, value = how
     if kind == "record":
         item = value
@@ -204,7 +231,9 @@ def _check_content(rel: str, path: Path, how: tuple[str, object], report) -> Non
             report(rel, "changed", f"sha256 {actual}, the bytecode manifest says {value}")
 
 
-def _compare_record(root: Path, record_rel: str, dist_info: str, wheel: Path, report) -> None:
+def _compare_record(
+    root: Path, record_rel: str, dist_info: str, wheel: Path, report: Report
+) -> None:
     try:
         with zipfile.ZipFile(wheel) as archive:
             shipped = archive.read(f"{dist_info}/RECORD")
