@@ -156,16 +156,105 @@ def make_wheel(
                            pyarrow 14.0.1's `pyarrow./`: legal, and skipped by installers.
       truncate             keep only the first `truncate` bytes of the finished zip.
       not_zip              return bytes that are not a zip archive at all.
+
+    Longer than 80 lines for its one flat keyword per switch and this list of them (the tests
+    name every switch at the call); the body only puts the helpers below in order.
     """
     if not_zip:
         return b"This is not a zip archive, whatever its file name says.\n" * 8
     stem = dist_info_name or f"{escape_name(name)}-{_escape_version(version)}"
     stem = stem.removesuffix(".dist-info")
     dist_info = f"{stem}.dist-info"
-    executable = set(executable)
+    members = _members(
+        files,
+        stem=stem,
+        data=data or {},
+        dist_info_files=_dist_info_files(
+            name, version, tag, entry_points, metadata_extra, root_is_purelib, wheel_version
+        ),
+        executable=set(executable),
+        extra_members=extra_members,
+        unrecorded_members=unrecorded_members,
+        symlink_members=symlink_members or {},
+    )
+    by_name = {m[0]: m for m in members}
+    if isinstance(duplicate_members, Mapping):
+        duplicates = [(n, _as_bytes(c)) for n, c in sorted(duplicate_members.items())]
+    else:
+        duplicates = [(n, by_name[n][1]) for n in sorted(duplicate_members)]
 
-    # (member name, content, mode, recorded) in archive order before sorting.
-    members: list[tuple[str, bytes, int, bool]] = []
+    record_name = f"{dist_info}/RECORD"
+    rows = _record_rows(
+        members,
+        hash_wrong=set(record_hash_mismatch),
+        size_wrong=set(record_size_mismatch),
+        extra_rows=record_extra_rows,
+        record_name=record_name,
+    )
+    if record_missing:
+        record = None
+    elif record_unparseable is False:
+        record = (record_name, _render_record(rows))
+    elif record_unparseable is True:
+        record = (record_name, _UNPARSEABLE_RECORD)
+    else:
+        record = (record_name, record_unparseable)
+    wheel = _zip_bytes(
+        directory_entries,
+        members,
+        [(n, c, by_name[n][2]) for n, c in duplicates],
+        record,
+    )
+    return wheel[:truncate] if truncate is not None else wheel
+
+
+def _dist_info_files(
+    name: str,
+    version: str,
+    tag: str,
+    entry_points: Mapping[str, Mapping[str, str]] | None,
+    metadata_extra: Sequence[str],
+    root_is_purelib: bool,
+    wheel_version: str | None,
+) -> list[tuple[str, str]]:
+    """(file name in the dist-info, text): METADATA, WHEEL unless left out, entry_points.txt."""
+    metadata = [
+        "Metadata-Version: 2.1",
+        f"Name: {name}",
+        f"Version: {version}",
+        *metadata_extra,
+    ]
+    found = [("METADATA", "\n".join(metadata) + "\n")]
+    if wheel_version is not None:
+        wheel_lines = [
+            f"Wheel-Version: {wheel_version}",
+            "Generator: harness.wheelbuilder",
+            f"Root-Is-Purelib: {'true' if root_is_purelib else 'false'}",
+            *(f"Tag: {t}" for t in _expand_tags(tag)),
+        ]
+        found.append(("WHEEL", "\n".join(wheel_lines) + "\n"))
+    if entry_points:
+        found.append(("entry_points.txt", _entry_points_text(entry_points)))
+    return found
+
+
+# (archive name, bytes, zip mode, listed in RECORD)
+_Member = tuple[str, bytes, int, bool]
+
+
+def _members(
+    files: Mapping[str, Content],
+    *,
+    stem: str,
+    data: Mapping[str, Mapping[str, Content]],
+    dist_info_files: Sequence[tuple[str, str]],
+    executable: set[str],
+    extra_members: Sequence[tuple[str, Content]],
+    unrecorded_members: Sequence[tuple[str, Content]],
+    symlink_members: Mapping[str, str],
+) -> list[_Member]:
+    """Every member but RECORD, sorted by name (a stable sort: twins keep their order)."""
+    members: list[_Member] = []
 
     def add(
         member: str, content: Content, *, mode: int | None = None, recorded: bool = True
@@ -176,43 +265,31 @@ def make_wheel(
 
     for path, content in files.items():
         add(path, content)
-    for category, entries in (data or {}).items():
+    for category, entries in data.items():
         for path, content in entries.items():
             add(f"{stem}.data/{category}/{path}", content)
-
-    metadata = [
-        "Metadata-Version: 2.1",
-        f"Name: {name}",
-        f"Version: {version}",
-        *metadata_extra,
-    ]
-    add(f"{dist_info}/METADATA", "\n".join(metadata) + "\n")
-    if wheel_version is not None:
-        wheel_lines = [
-            f"Wheel-Version: {wheel_version}",
-            "Generator: harness.wheelbuilder",
-            f"Root-Is-Purelib: {'true' if root_is_purelib else 'false'}",
-            *(f"Tag: {t}" for t in _expand_tags(tag)),
-        ]
-        add(f"{dist_info}/WHEEL", "\n".join(wheel_lines) + "\n")
-    if entry_points:
-        add(f"{dist_info}/entry_points.txt", _entry_points_text(entry_points))
+    for filename, text in dist_info_files:
+        add(f"{stem}.dist-info/{filename}", text)
     for member, content in extra_members:
         add(member, content)
     for member, content in unrecorded_members:
         add(member, content, recorded=False)
-    for member, target in (symlink_members or {}).items():
+    for member, target in symlink_members.items():
         add(member, target, mode=_LINK_MODE)
-
     members.sort(key=lambda m: m[0])
-    by_name = {m[0]: m for m in members}
-    if isinstance(duplicate_members, Mapping):
-        duplicates = [(n, _as_bytes(c)) for n, c in sorted(duplicate_members.items())]
-    else:
-        duplicates = [(n, by_name[n][1]) for n in sorted(duplicate_members)]
+    return members
 
-    hash_wrong, size_wrong = set(record_hash_mismatch), set(record_size_mismatch)
-    record_name = f"{dist_info}/RECORD"
+
+def _record_rows(
+    members: Sequence[_Member],
+    *,
+    hash_wrong: set[str],
+    size_wrong: set[str],
+    extra_rows: Iterable[str],
+    record_name: str,
+) -> list[tuple[str, str, str]]:
+    """RECORD's rows: each recorded member (hash or size made wrong where asked), the rows for
+    absent files, RECORD's own row last."""
     rows: list[tuple[str, str, str]] = []
     for member, content, _mode, recorded in members:
         if not recorded:
@@ -220,10 +297,19 @@ def make_wheel(
         digest = record_hash(content + b"tampered" if member in hash_wrong else content)
         size = len(content) + 1 if member in size_wrong else len(content)
         rows.append((member, digest, str(size)))
-    for absent in record_extra_rows:
+    for absent in extra_rows:
         rows.append((absent, record_hash(b"absent"), "6"))
     rows.append((record_name, "", ""))
+    return rows
 
+
+def _zip_bytes(
+    directory_entries: Iterable[str],
+    members: Sequence[_Member],
+    duplicates: Sequence[tuple[str, bytes, int]],
+    record: tuple[str, bytes] | None,
+) -> bytes:
+    """The zip: directory entries, members, second copies, then RECORD (None: left out)."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # zipfile warns on duplicate names
@@ -233,18 +319,11 @@ def make_wheel(
                 zf.writestr(_zipinfo(name, stat.S_IFDIR | 0o755), b"")
             for member, content, mode, _recorded in members:
                 zf.writestr(_zipinfo(member, mode), content)
-            for member, content in duplicates:
-                zf.writestr(_zipinfo(member, by_name[member][2]), content)
-            if not record_missing:
-                if record_unparseable is False:
-                    record_bytes = _render_record(rows)
-                elif record_unparseable is True:
-                    record_bytes = _UNPARSEABLE_RECORD
-                else:
-                    record_bytes = record_unparseable
-                zf.writestr(_zipinfo(record_name, _FILE_MODE), record_bytes)
-    wheel = buffer.getvalue()
-    return wheel[:truncate] if truncate is not None else wheel
+            for member, content, mode in duplicates:
+                zf.writestr(_zipinfo(member, mode), content)
+            if record is not None:
+                zf.writestr(_zipinfo(record[0], _FILE_MODE), record[1])
+    return buffer.getvalue()
 
 
 def write_wheel(
