@@ -7,6 +7,13 @@ Run as a SCRIPT by the target interpreter (never imported into it):
 Standard library only, and valid on CPython 3.8 to 3.13 (hence no 3.9+ syntax at run time and
 quoted annotations). The request and report schema is documented in docs/probe-schema.md.
 
+One file on purpose, though longer than the ~500 lines other harness modules keep to: the
+target interpreter runs it by path (`harness.runtime.PROBE_SCRIPT`), and a second file could
+only be imported as a top-level module of the interpreter under test, where it would sit in
+`sys.modules` (and so in the report) and could shadow a module of the venv by the same name.
+Its sections (resolve mode, import mode, console scripts, bytecode, environment) keep each
+function short instead.
+
 Two modes per module:
 
 - *resolve* emulates the path finder without executing package code: builtin and frozen

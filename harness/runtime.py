@@ -302,12 +302,21 @@ def run_probe(
         "scripts": [dict(s) for s in scripts],
         "bytecode": [dict(b) for b in bytecode],
     }
+    completed = _run_probe_script(python, request, env, timeout)
+    return parse_report(_report_document(python, completed))
+
+
+def _run_probe_script(
+    python: Path, request: dict[str, Any], env: Mapping[str, str] | None, timeout: float
+) -> subprocess.CompletedProcess[bytes]:
+    """The probe run in `python` with `request` on stdin, in an empty working directory; an
+    interpreter that is missing, not executable or too slow is a ProbeError."""
     # -B: whatever the venv imports, the probe never writes bytecode (install trees are
     # compiled on purpose, `harness.bytecode`; a module that is not is left alone, not cached).
     command = [str(python), "-E", "-s", "-B", str(PROBE_SCRIPT)]
     with tempfile.TemporaryDirectory(prefix="harness-probe-") as workdir:
         try:
-            completed = subprocess.run(
+            return subprocess.run(
                 command,
                 input=json.dumps(request, sort_keys=True).encode("ascii"),
                 capture_output=True,
@@ -330,6 +339,10 @@ def run_probe(
                 f"({len(request['resolve'])} names to resolve, {len(request['import'])} to "
                 f"import); stderr tail: {_tail(exc.stderr or b'')!r}"
             ) from exc
+
+
+def _report_document(python: Path, completed: subprocess.CompletedProcess[bytes]) -> dict:
+    """The JSON object the probe printed; a failed run or any other output is a ProbeError."""
     if completed.returncode != 0:
         raise ProbeError(
             f"the probe in {python} exited with status {completed.returncode}, expected 0 "
@@ -349,7 +362,7 @@ def run_probe(
         raise ProbeError(
             f"the probe in {python} printed a JSON {type(data).__name__}, expected an object."
         )
-    return parse_report(data)
+    return data
 
 
 def resolve_scripts(
