@@ -42,7 +42,8 @@ from harness.model import WheelFile
 if TYPE_CHECKING:
     import filelock
 
-    from harness.index import IndexClient, ProgressCallback
+    from harness.index import IndexClient
+    from harness.progress import ProgressCallback
 
 log = lazy_logger("harness.cache")
 
@@ -275,7 +276,7 @@ class WheelCache:
         url: str,
         on_progress: ProgressCallback | None,
     ) -> Path:
-        from harness.index import terminal_progress
+        from harness.progress import terminal_progress
 
         progress = on_progress or terminal_progress(filename)
 

@@ -6,24 +6,25 @@ timeouts, 429 (honouring `Retry-After`, capped) and 5xx. The loop is ours rather
 `Retry` because a download that dies mid-body must restart from byte zero with a fresh hash, and
 every retry must be logged (logger `harness.index`) with the URL and the reason. Backoff base is
 `HARNESS_RETRY_BASE` seconds (tests set it tiny). The base URL comes from
-`harness.config.index_url()`: no registry host is written here.
+`harness.config.index_url()`: no registry host is written here. What a project page lists is
+read by `harness.indexpages`; the progress bar of a download is `harness.progress`'s.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urldefrag, urljoin, urlsplit
 
 from harness import __version__, config
 from harness.errors import IndexError_, IntegrityError
+from harness.indexpages import IndexFile, parse_html_page, parse_json_page
 from harness.logs import lazy_logger
 from harness.names import canonicalize_name
+from harness.progress import ProgressBar, ProgressCallback, terminal_progress
 
 if TYPE_CHECKING:
     import requests
@@ -41,20 +42,6 @@ def _requests():  # type: ignore[no-untyped-def]
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 CHUNK = 256 * 1024
-
-ProgressCallback = Callable[[int, "int | None"], None]
-
-
-@dataclass(frozen=True)
-class IndexFile:
-    """One file the index lists for a project. `sha256`/`size` are None when not listed."""
-
-    filename: str
-    url: str
-    sha256: str | None
-    size: int | None
-    yanked: bool = False
-    requires_python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,135 +270,6 @@ class IndexClient:
             return Download(sha256=digest.hexdigest(), size=written)
 
         return self._attempts(url, attempt)
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def _sha256_of(hashes: Any) -> str | None:
-    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
-        return hashes["sha256"].lower()
-    return None
-
-
-def parse_json_page(body: bytes, page_url: str) -> list[IndexFile]:
-    """A PEP 691 project page (`files`: filename, url, hashes, size, yanked, requires-python)."""
-    import json
-
-    try:
-        document = json.loads(body)
-        entries = document["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IndexError_(f"{page_url}: not a PEP 691 JSON project page ({exc})") from exc
-    files = []
-    for entry in entries:
-        size = entry.get("size")
-        files.append(
-            IndexFile(
-                filename=entry["filename"],
-                url=urljoin(page_url, entry["url"]),
-                sha256=_sha256_of(entry.get("hashes")),
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                yanked=bool(entry.get("yanked", False)),
-                requires_python=entry.get("requires-python") or None,
-            )
-        )
-    return files
-
-
-def _anchor_parser():  # type: ignore[no-untyped-def]
-    """An HTML parser collecting anchors; html.parser is imported only for an HTML page (the
-    JSON API and offline runs never need it)."""
-    from html.parser import HTMLParser
-
-    class _AnchorParser(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.anchors: list[tuple[dict[str, str | None], str]] = []
-            self._current: dict[str, str | None] | None = None
-            self._text: list[str] = []
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "a":
-                self._current = dict(attrs)
-                self._text = []
-
-        def handle_data(self, data: str) -> None:
-            if self._current is not None:
-                self._text.append(data)
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "a" and self._current is not None:
-                self.anchors.append((self._current, "".join(self._text).strip()))
-                self._current = None
-
-    return _AnchorParser()
-
-
-def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
-    """A PEP 503 project page: anchors, `#sha256=` fragments, `data-yanked`,
-    `data-requires-python` (entity-decoded). `data-dist-info-metadata` is ignored."""
-    parser = _anchor_parser()
-    parser.feed(text)
-    parser.close()
-    files = []
-    for attrs, anchor_text in parser.anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url, fragment = urldefrag(urljoin(page_url, href))
-        algorithm, _, digest = fragment.partition("=")
-        filename = anchor_text or urlsplit(url).path.rsplit("/", 1)[-1]
-        files.append(
-            IndexFile(
-                filename=filename,
-                url=url,
-                sha256=digest.lower() if algorithm == "sha256" and digest else None,
-                size=None,
-                yanked="data-yanked" in attrs,
-                requires_python=attrs.get("data-requires-python") or None,
-            )
-        )
-    return files
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr; callers only create it when stderr is a terminal."""
-
-    def __init__(self, label: str, stream: IO[str] | None = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self._last = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        finished = total is not None and done >= total
-        if now - self._last < 0.1 and not finished:
-            return
-        self._last = now
-        if total:
-            width = 24
-            filled = int(width * done / total)
-            bar = "#" * filled + "-" * (width - filled)
-            text = f"\r{self.label[:48]:48} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB"
-        else:
-            text = f"\r{self.label[:48]:48} {done / 1e6:7.1f} MB"
-        with self._lock:
-            self.stream.write(text + ("\n" if finished else ""))
-            self.stream.flush()
-
-
-def terminal_progress(label: str) -> ProgressCallback | None:
-    """A progress bar for `label` when stderr is a terminal, else None (logs stay clean)."""
-    try:
-        interactive = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        interactive = False
-    return ProgressBar(label) if interactive else None
 
 
 # --------------------------------------------------------------------------- defaults
