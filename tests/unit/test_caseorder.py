@@ -1,10 +1,12 @@
-"""Case files read top-down: the order check, and the block rewrite that keeps every line."""
+"""Case files read top-down: the order check, the block rewrite that keeps every line, and the
+corpus held to it (so a new case stays readable)."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness import caseorder
+from harness.cases import CASE_FILE, default_cases_root
 
 # Pins first, a divider comment, a multi-line string with a line starting with `[`, an array
 # whose line starts with `[`, a synthetic wheel's nested table, [env] after the top keys.
@@ -159,3 +161,14 @@ def test_the_tool_reports_then_rewrites_and_never_writes_a_file_it_cannot_prove(
     assert "not rewritten" in capsys.readouterr().err
     assert broken.read_text().endswith("[[premise]\n")
     assert caseorder.main([str(good)]) == 0
+
+
+def test_every_corpus_case_reads_top_down():
+    """description and top keys, [[premise]], [[expect.*]], then the pins: fix a new case with
+    `python -m harness.caseorder --write cases/NAME/case.toml`."""
+    files = sorted(default_cases_root().glob(f"*/{CASE_FILE}"))
+    assert files
+    out_of_order = {
+        str(f.relative_to(default_cases_root())): caseorder.problems(f.read_text()) for f in files
+    }
+    assert {name: found for name, found in out_of_order.items() if found} == {}
