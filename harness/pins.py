@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -28,6 +27,7 @@ from harness.selection import compatible
 
 if TYPE_CHECKING:
     from harness.index import IndexClient
+    from harness.pinrequest import PinRequest
 
 __all__ = ["PinRequest", "lock", "parse_spec", "pins_for_args"]
 
@@ -38,18 +38,19 @@ def _name_pattern() -> re.Pattern[str]:
     return re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class PinRequest:
-    """A command-line wheel: `NAME==VERSION`, or a local `.whl` file (`path` set)."""
+def __getattr__(name: str) -> Any:
+    """`PinRequest`, defined in `harness.pinrequest` (set up when first used)."""
+    if name == "PinRequest":
+        from harness.pinrequest import PinRequest
 
-    text: str
-    name: str
-    version: str
-    path: Path | None = None
+        return PinRequest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_spec(arg: str) -> PinRequest:
     """`NAME==VERSION` or a path to a local `.whl` (pure: nothing is fetched here)."""
+    from harness.pinrequest import PinRequest
+
     text = arg.strip()
     if text.endswith(".whl") or (os.sep in text and "==" not in text):
         path = Path(text).expanduser()

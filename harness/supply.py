@@ -15,13 +15,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.cache import WheelCache
 from harness.errors import HarnessError
 from harness.indexfiles import IndexResolver, nearby_versions, version_wheels
 from harness.model import Interpreter, Pin, PreparedWheel
-from harness.pins import PinRequest, lock, parse_spec, pins_for_args
+from harness.pins import lock, parse_spec, pins_for_args
 from harness.selection import (
     choose,
     compatible,
@@ -34,6 +34,7 @@ from harness.selection import (
 
 if TYPE_CHECKING:  # the index client is imported where it is used: a case run never needs it
     from harness.index import IndexClient
+    from harness.pinrequest import PinRequest
 
 __all__ = [
     "IndexResolver",
@@ -54,6 +55,15 @@ __all__ = [
     "version_wheels",
     "wheel_tags",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`PinRequest`, defined in `harness.pinrequest` (set up when first used)."""
+    if name == "PinRequest":
+        from harness.pinrequest import PinRequest
+
+        return PinRequest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _cache_for(cache: WheelCache | None, offline: bool | None) -> WheelCache:
