@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,40 @@ class Collision:
         return f"{self.kind} `{self.name}` is provided by both {self.first} and {self.second}"
 
 
+class Outcome(str, Enum):
+    """What a decision did with its path; serialised as the plain string (`"project"`).
+
+    A `str`, so plans compare and hash as before and JSON holds the value; `str()` and format
+    give the value on every Python (3.12 changed them for mixed-in enums)."""
+
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str) -> Outcome:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.meaning = meaning
+        return member
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    PROJECT = ("project", "linked from the winner's install tree (site-packages or the prefix)")
+    MERGE = ("merge", "a real directory overlaid from every contributor in wheel order")
+    UNION = ("union", "a PEP 420 namespace shared by several wheels, projected entry by entry")
+    FALLBACK = ("fallback", "reached through the engine `.pth` (the winner's line), not linked")
+    REFUSE = ("refuse", "not written at all: the venv owns the path, or another output covers it")
+    SUPERSEDED = ("superseded", "an earlier version or copy of a distribution, dropped whole")
+    INSTALL = ("install", "the flat oracle installs the wheel, in order (the `flat` plan)")
+
+
 @dataclass(frozen=True)
 class Decision:
     """Why one path ended up where it did: the rule that decided and who claimed it."""
 
     path: str  # a top-level, namespace entry, console script name, data path or metadata entry
-    rule: str  # short rule id, e.g. "single-claimant", "mixed-merge", "native-last-regular"
+    rule: str  # a rule id of `harness.engine.rules.Rule` (a `str`), e.g. "single-claimant"
     claimants: tuple[str, ...]  # labels, in wheel order
-    outcome: str  # "project", "merge", "fallback", "suppress", "superseded", "refuse"
+    outcome: Outcome
     winner: str | None = None
     detail: str = ""
 
@@ -243,6 +270,8 @@ def to_plain(value: Any) -> Any:
     """Dataclasses, tuples and sets to JSON-ready dicts and lists (deterministic)."""
     if type(value) in _SCALARS:  # most values (a venv manifest holds ~1 000 tag strings)
         return value
+    if isinstance(value, Enum):  # an Outcome or a rule id: its plain string
+        return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -271,6 +300,7 @@ __all__ = [
     "InstallTree",
     "Interpreter",
     "MergeGroup",
+    "Outcome",
     "Pin",
     "Plan",
     "PreparedWheel",
@@ -296,7 +326,8 @@ def plan_from_plain(data: dict[str, Any]) -> Plan:
         data_projections=pairs("data_projections"),
         collisions=tuple(Collision(**c) for c in data["collisions"]),
         decisions=tuple(
-            Decision(**{**d, "claimants": tuple(d["claimants"])}) for d in data["decisions"]
+            Decision(**{**d, "claimants": tuple(d["claimants"]), "outcome": Outcome(d["outcome"])})
+            for d in data["decisions"]
         ),
         fully_covered=tuple(data.get("fully_covered", ())),
         superseded=tuple(data.get("superseded", ())),

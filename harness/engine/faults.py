@@ -38,6 +38,7 @@ from pathlib import Path
 from harness.engine import plan as planner
 from harness.engine.assemble import Assembly
 from harness.engine.materialize import Venv, materialize
+from harness.engine.rules import Rule
 from harness.errors import HarnessError, PlanError
 from harness.facts import is_metadata, split_dist_info
 from harness.model import (
@@ -46,6 +47,7 @@ from harness.model import (
     Fallback,
     Interpreter,
     MergeGroup,
+    Outcome,
     Plan,
     PreparedWheel,
     WheelFacts,
@@ -116,7 +118,7 @@ def _graft_wins_native(original: Callable) -> Callable:
         if state.engine == "merge" and any(c.is_native for c in claims):
             chain = [c.label for c in claims]
             # the bug: the last claimant wins, a namespace-only graft included
-            planner._project_winner(state, tl, chain, chain[-1], "native-last-regular")
+            planner._project_winner(state, tl, chain, chain[-1], Rule.NATIVE_LAST_REGULAR)
             return
         original(state, tl, claims)
 
@@ -233,9 +235,9 @@ def _first_wins_whole_tree(base: Plan, wheels: Sequence[WheelFacts]) -> Plan:
             decisions.append(
                 Decision(
                     f.label,
-                    "pth-fallback",
+                    Rule.PTH_FALLBACK,
                     (f.label,),
-                    "fallback",
+                    Outcome.FALLBACK,
                     f.label,
                     f"fault: whole wheel to fallback: {why}",
                 )
@@ -247,9 +249,9 @@ def _first_wins_whole_tree(base: Plan, wheels: Sequence[WheelFacts]) -> Plan:
             decisions.append(
                 Decision(
                     tl,
-                    "single-claimant",
+                    Rule.SINGLE_CLAIMANT,
                     (f.label,),
-                    "project",
+                    Outcome.PROJECT,
                     f.label,
                     "fault: first claimant, whole",
                 )

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from harness.engine.plan import RULE_GROUPS, enforce_policy
+from harness.engine.plan import enforce_policy
 from harness.engine.plan import plan as make_plan
+from harness.engine.rules import Rule
 from harness.errors import HarnessError, PolicyError
 from harness.facts import is_metadata, is_native
 from harness.model import POLICIES, Plan, WheelFacts
@@ -24,6 +25,7 @@ Planner = Callable[[Sequence[WheelFacts], str], Plan]
 Enforcer = Callable[[Plan, str], list[str]]
 
 _NATIVE_RULES = ("native-span-last-regular", "native-last-regular")
+_RULES = {rule.value: rule for rule in Rule}
 
 # The prefix roots the venv owns (engine-contract.md §2.6), restated from the
 # contract: the checker shares no helper with the planner it judges, so a planner bug in one of
@@ -695,8 +697,13 @@ def _check_decisions_cover_outputs(ctx: _Context) -> list[str]:
     tag = "[decisions]"
     out = []
     for d in ctx.plan.decisions:
-        if d.rule not in RULE_GROUPS:
+        if d.rule not in _RULES:
             out.append(f"{tag} decision for `{d.path}` uses unknown rule {d.rule}")
+        elif d.outcome not in _RULES[d.rule].outcomes:
+            out.append(
+                f"{tag} decision for `{d.path}` says {d.outcome}, which rule {d.rule} never "
+                f"gives (it gives {', '.join(_RULES[d.rule].outcomes)})"
+            )
     wanted = [
         *((p, "projection") for p in ctx.projection),
         *((r, "merge") for r in ctx.merge_roots),

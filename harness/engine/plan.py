@@ -2,8 +2,9 @@
 
 `plan(wheels, engine)` is a pure function of the ordered `WheelFacts`: no file system, no
 policy. It returns a frozen `Plan` whose every projection, merge, fallback, console script,
-data path and metadata owner carries a `Decision` naming the rule that made it, so a report can
-say *why* `google/` points where it points. The collision policy is applied afterwards by
+data path and metadata owner carries a `Decision` naming the rule that made it (a
+`harness.engine.rules.Rule`) and its `Outcome`, so a report can say *why* `google/` points where
+it points. The collision policy is applied afterwards by
 `enforce_policy`, which never changes the plan (engine-contract.md §6.1).
 
 Precedence everywhere is "last distinct claimant wins" in wheel order (engine-contract.md §1.1).
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from harness.engine.rules import DECISION_GROUPS, RULE_GROUPS, Rule
 from harness.errors import HarnessError, PlanError, PolicyError
 from harness.facts import is_metadata, split_dist_info
 from harness.model import (
@@ -28,6 +30,7 @@ from harness.model import (
     Decision,
     Fallback,
     MergeGroup,
+    Outcome,
     Plan,
     WheelFacts,
 )
@@ -36,43 +39,6 @@ from harness.names import canonicalize_name
 # Prefix roots the venv owns: a wheel's `.data/data` file there would overwrite the venv itself.
 RESERVED_DATA_ROOTS = ("bin", "lib", "pyvenv.cfg")
 
-# Rule ids, grouped as `harness plan` prints them. Stable: reports and cases quote them.
-RULE_GROUPS: dict[str, str] = {
-    "single-claimant": "projections",
-    "namespace-union": "projections",
-    "namespace-entry": "projections",
-    "namespace-takeover": "projections",
-    "namespace-prefix": "projections",
-    "namespace-collapse": "projections",
-    "native-span-last-regular": "projections",
-    "native-last-regular": "projections",
-    "file-last-wins": "projections",
-    "whole-tree-last-claimant": "projections",
-    "conflicted-root-merge": "merges",
-    "mixed-merge": "merges",
-    "fallback-plain": "fallbacks",
-    "fallback-addsitedir": "fallbacks",
-    "pth-fallback": "fallbacks",
-    "flat-install": "fallbacks",
-    "metadata-project": "metadata",
-    "metadata-fallback-owner": "metadata",
-    "metadata-first-on-path": "metadata",
-    "distribution-superseded": "distributions",
-    "console-script-last-wins": "console scripts",
-    "data-last-wins": "data",
-    "data-collapse": "data",
-    "data-reserved": "data",
-    "data-nested": "data",
-}
-DECISION_GROUPS = (
-    "projections",
-    "merges",
-    "fallbacks",
-    "metadata",
-    "distributions",
-    "console scripts",
-    "data",
-)
 _GROUP_RANK = {group: rank for rank, group in enumerate(DECISION_GROUPS)}
 
 
@@ -224,9 +190,9 @@ class _State:
     def decide(
         self,
         path: str,
-        rule: str,
+        rule: Rule,
         claimants: Iterable[str],
-        outcome: str,
+        outcome: Outcome,
         winner: str | None = None,
         detail: str = "",
     ) -> None:
@@ -307,9 +273,9 @@ def _plan_flat(ordered: list[WheelFacts]) -> Plan:
     decisions = [
         Decision(
             path=f.label,
-            rule="flat-install",
+            rule=Rule.FLAT_INSTALL,
             claimants=(f.label,),
-            outcome="superseded" if f.label in superseded else "install",
+            outcome=Outcome.SUPERSEDED if f.label in superseded else Outcome.INSTALL,
             winner=last_of.get(f.name, f.label),
             detail=(
                 f"uninstalled by pip when {last_of[f.name]} of the same distribution is installed"
@@ -348,7 +314,7 @@ def _plan_pth(ordered: list[WheelFacts]) -> Plan:
     for f in ordered:
         fallbacks.append(Fallback(f.label, addsitedir=not f.layout_known))
         line = "addsitedir line (layout unknown)" if not f.layout_known else "plain path line"
-        state.decide(f.label, "pth-fallback", (f.label,), "fallback", f.label, line)
+        state.decide(f.label, Rule.PTH_FALLBACK, (f.label,), Outcome.FALLBACK, f.label, line)
     owners: dict[str, list[str]] = {}
     for w in state.wheels:
         for key in _metadata_keys(w):
@@ -362,9 +328,9 @@ def _plan_pth(ordered: list[WheelFacts]) -> Plan:
         )
         state.decide(
             _dist_info_of(by_label, copies[0], key),
-            "metadata-first-on-path",
+            Rule.METADATA_FIRST_ON_PATH,
             copies,
-            "fallback",
+            Outcome.FALLBACK,
             copies[0],
             detail,
         )
@@ -428,14 +394,19 @@ def _plan_projecting(ordered: list[WheelFacts], engine: str) -> Plan:
             if uncovered:
                 reasons.append("not projected: " + ", ".join(uncovered))
             state.decide(
-                w.label, "fallback-plain", (w.label,), "fallback", w.label, "; ".join(reasons)
+                w.label,
+                Rule.FALLBACK_PLAIN,
+                (w.label,),
+                Outcome.FALLBACK,
+                w.label,
+                "; ".join(reasons),
             )
         else:
             state.decide(
                 w.label,
-                "fallback-addsitedir",
+                Rule.FALLBACK_ADDSITEDIR,
                 (w.label,),
-                "fallback",
+                Outcome.FALLBACK,
                 w.label,
                 "layout unknown (no RECORD top-levels): addsitedir so its root .pth files run",
             )
@@ -484,9 +455,9 @@ def _supersede(ordered: list[WheelFacts], state: _State) -> set[str]:
             )
             state.decide(
                 loser.dist_info or name,
-                "distribution-superseded",
+                Rule.DISTRIBUTION_SUPERSEDED,
                 [f.label for f in copies],
-                "superseded",
+                Outcome.SUPERSEDED,
                 winner.label,
                 f"{name} {loser.version} superseded by {winner.version}: "
                 "none of its files or metadata are visible",
@@ -536,7 +507,7 @@ def _resolve_top_level(
     chain = list(distinct)
     if len(chain) == 1:
         state.projection[tl] = chain[0]
-        state.decide(tl, "single-claimant", chain, "project", chain[0])
+        state.decide(tl, Rule.SINGLE_CLAIMANT, chain, Outcome.PROJECT, chain[0])
         return
     if all(c.is_ns for c in claims):
         _resolve_all_namespace(state, by_label, tl, list(distinct.values()))
@@ -553,35 +524,35 @@ def _resolve_top_level(
     for label in chain[:-1]:
         state.skip(label, tl)
     state.projection[tl] = winner
-    state.decide(tl, "file-last-wins", chain, "project", winner, "others stay on fallback")
+    state.decide(tl, Rule.FILE_LAST_WINS, chain, Outcome.PROJECT, winner, "others stay on fallback")
 
 
 def _resolve_directory_collision(state: _State, tl: str, claims: list[_Claim]) -> None:
     """engine-contract.md §3.5 (merge) or the pre-fix whole-tree behaviour (§7.2)."""
     chain = [c.label for c in claims]
     if state.engine == "whole-tree":
-        _project_winner(state, tl, chain, chain[-1], "whole-tree-last-claimant")
+        _project_winner(state, tl, chain, chain[-1], Rule.WHOLE_TREE_LAST_CLAIMANT)
         return
     if any(c.is_native for c in claims):
         # Not every claim is namespace (that is engine-contract.md §3.2), so a regular claimant
         # exists: the last one wins; a namespace-only graft never does, in either order.
         regulars = [c.label for c in claims if not c.is_ns]
-        _project_winner(state, tl, chain, regulars[-1], "native-last-regular")
+        _project_winner(state, tl, chain, regulars[-1], Rule.NATIVE_LAST_REGULAR)
         return
     for label in chain:
         state.cover(label, tl)
     state.merges.append(MergeGroup(tl, tuple(chain)))
     state.decide(
         tl,
-        "mixed-merge",
+        Rule.MIXED_MERGE,
         chain,
-        "merge",
+        Outcome.MERGE,
         chain[-1],
         "no native code: physical merge of every claimant in wheel order, later wins",
     )
 
 
-def _project_winner(state: _State, tl: str, chain: list[str], winner: str, rule: str) -> None:
+def _project_winner(state: _State, tl: str, chain: list[str], winner: str, rule: Rule) -> None:
     """Project `tl` whole to `winner`; losers stay on fallback unless duplicate-metadata losers."""
     state.projection[tl] = winner
     suppressed, fallback = [], []
@@ -598,7 +569,7 @@ def _project_winner(state: _State, tl: str, chain: list[str], winner: str, rule:
         parts.append("on fallback: " + ", ".join(fallback))
     if suppressed:
         parts.append("suppressed as duplicate-metadata losers: " + ", ".join(suppressed))
-    state.decide(tl, rule, chain, "project", winner, "; ".join(parts))
+    state.decide(tl, rule, chain, Outcome.PROJECT, winner, "; ".join(parts))
 
 
 def _resolve_all_namespace(
@@ -642,7 +613,7 @@ def _resolve_all_namespace(
         detail_parts.append("conflicted roots: " + ", ".join(sorted(conflicted)))
     if entryless:
         detail_parts.append("entryless claimants on fallback: " + ", ".join(entryless))
-    state.decide(tl, "namespace-union", chain, "union", None, "; ".join(detail_parts))
+    state.decide(tl, Rule.NAMESPACE_UNION, chain, Outcome.UNION, None, "; ".join(detail_parts))
     if not with_entries:
         return
     owners = _resolve_entry_owners(state, tl, with_entries, conflicted)
@@ -660,9 +631,9 @@ def _resolve_all_namespace(
         entry_projection[d] = owner
         state.decide(
             d,
-            "namespace-collapse",
+            Rule.NAMESPACE_COLLAPSE,
             [owner],
-            "project",
+            Outcome.PROJECT,
             owner,
             f"single-owner namespace directory binds {len(inside)} entr"
             f"{'y' if len(inside) == 1 else 'ies'}",
@@ -696,9 +667,9 @@ def _decide_excluded_entries(
             winner = state.projection[native]
             state.decide(
                 entry,
-                "native-span-last-regular",
+                Rule.NATIVE_SPAN_LAST_REGULAR,
                 chain,
-                "project" if winner in chain else "fallback",
+                Outcome.PROJECT if winner in chain else Outcome.FALLBACK,
                 winner,
                 f"inside native root `{native}` projected whole to {winner}",
             )
@@ -706,9 +677,9 @@ def _decide_excluded_entries(
             root = next(r for r in merge_roots if within(entry, r))
             state.decide(
                 entry,
-                "conflicted-root-merge",
+                Rule.CONFLICTED_ROOT_MERGE,
                 chain,
-                "merge",
+                Outcome.MERGE,
                 chain[-1],
                 f"inside merge root `{root}`",
             )
@@ -716,11 +687,11 @@ def _decide_excluded_entries(
 
 def _entry_decision(entry: str, owner_chain: tuple[str, list[str]], via: str) -> Decision:
     owner, chain = owner_chain
-    rule = "namespace-takeover" if len(chain) > 1 else "namespace-entry"
+    rule = Rule.NAMESPACE_TAKEOVER if len(chain) > 1 else Rule.NAMESPACE_ENTRY
     detail = f"earlier claimants on fallback: {', '.join(chain[:-1])}" if len(chain) > 1 else ""
     if via:
         detail = f"{detail}; {via}" if detail else via
-    return Decision(entry, rule, tuple(chain), "project", owner, detail)
+    return Decision(entry, rule, tuple(chain), Outcome.PROJECT, owner, detail)
 
 
 def _resolve_native_span(
@@ -760,7 +731,9 @@ def _resolve_native_span(
         parts.append("on fallback: " + ", ".join(fallback))
     if suppressed:
         parts.append("suppressed as duplicate-metadata losers: " + ", ".join(suppressed))
-    state.decide(root, "native-span-last-regular", touching, "project", winner, "; ".join(parts))
+    state.decide(
+        root, Rule.NATIVE_SPAN_LAST_REGULAR, touching, Outcome.PROJECT, winner, "; ".join(parts)
+    )
 
 
 def _resolve_entry_owners(
@@ -806,18 +779,18 @@ def _dedupe_prefix_conflicts(
                     state.skip(owner, tl)
                     state.decide(
                         entry,
-                        "namespace-prefix",
+                        Rule.NAMESPACE_PREFIX,
                         chain,
-                        "fallback",
+                        Outcome.FALLBACK,
                         shallow_owner,
                         f"nests under entry `{parent}` of {shallow_owner}; {owner} on fallback",
                     )
                 else:
                     state.decide(
                         entry,
-                        "namespace-prefix",
+                        Rule.NAMESPACE_PREFIX,
                         chain,
-                        "project",
+                        Outcome.PROJECT,
                         owner,
                         f"covered by its own shallower entry `{parent}`",
                     )
@@ -861,9 +834,9 @@ def _fold_merge_groups(state: _State) -> None:
             state.merges.append(MergeGroup(root, tuple(contributors)))
             state.decide(
                 root,
-                "conflicted-root-merge",
+                Rule.CONFLICTED_ROOT_MERGE,
                 contributors,
-                "merge",
+                Outcome.MERGE,
                 contributors[-1],
                 "a regular package spans namespace wheels: physical merge, later wins",
             )
@@ -889,7 +862,9 @@ def _resolve_console_scripts(
         winner = chain[-1]
         module, attr = by_label[winner]
         resolved.append((name, winner, module, attr))
-        state.decide(name, "console-script-last-wins", chain, "project", winner, f"{module}:{attr}")
+        state.decide(
+            name, Rule.CONSOLE_SCRIPT_LAST_WINS, chain, Outcome.PROJECT, winner, f"{module}:{attr}"
+        )
     return tuple(sorted(resolved))
 
 
@@ -921,7 +896,9 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
                 f"data file `{path}` from {names} is not projected: the virtual environment "
                 f"owns `{root}` in the prefix.",
             )
-            state.decide(path, "data-reserved", chain, "refuse", None, f"the venv owns `{root}`")
+            state.decide(
+                path, Rule.DATA_RESERVED, chain, Outcome.REFUSE, None, f"the venv owns `{root}`"
+            )
             continue
         state.collide_chain("data file", path, chain)
         owner[path] = chain[-1]
@@ -943,9 +920,9 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
         )
         state.decide(
             path,
-            "data-nested",
+            Rule.DATA_NESTED,
             chains[path],
-            "refuse",
+            Outcome.REFUSE,
             None,
             f"nests under data file `{shadow}` from {kept[shadow]}",
         )
@@ -967,9 +944,9 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
         inside = inside_root.get(root, [])
         state.decide(
             root,
-            "data-collapse",
+            Rule.DATA_COLLAPSE,
             [label],
-            "project",
+            Outcome.PROJECT,
             label,
             f"single-owner directory binds {len(inside)} file{'s' if len(inside) != 1 else ''}",
         )
@@ -979,7 +956,7 @@ def _resolve_data_files(state: _State) -> tuple[tuple[str, str], ...]:
         detail = f"earlier claimants lose: {', '.join(chain[:-1])}" if len(chain) > 1 else ""
         if via:
             detail = f"{detail}; through {via}" if detail else f"through {via}"
-        state.decide(path, "data-last-wins", chain, "project", label, detail)
+        state.decide(path, Rule.DATA_LAST_WINS, chain, Outcome.PROJECT, label, detail)
     return tuple(sorted(projection.items()))
 
 
@@ -1039,15 +1016,15 @@ def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
             detail = f"distribution {key}: no copy left on fallback, project the winner's"
             if len(chain) > 1:
                 detail += f"; suppressed copies: {', '.join(chain[:-1])}"
-            state.decide(entries[0], "metadata-project", chain, "project", winner, detail)
+            state.decide(entries[0], Rule.METADATA_PROJECT, chain, Outcome.PROJECT, winner, detail)
         else:
             owner = on_fallback[0]
             owners[key] = owner
             state.decide(
                 _dist_info_of(by_label, owner, key),
-                "metadata-fallback-owner",
+                Rule.METADATA_FALLBACK_OWNER,
                 chain,
-                "fallback",
+                Outcome.FALLBACK,
                 owner,
                 f"distribution {key}: the sole copy on fallback owns discovery; nothing projected",
             )
@@ -1086,6 +1063,7 @@ __all__ = [
     "DECISION_GROUPS",
     "RESERVED_DATA_ROOTS",
     "RULE_GROUPS",
+    "Rule",
     "ancestors",
     "distribution_key",
     "enforce_policy",

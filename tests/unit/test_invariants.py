@@ -18,7 +18,7 @@ from test_plan_support import synthetic, wheel
 from harness.engine.invariants import check_plan_invariants
 from harness.engine.plan import enforce_policy, plan
 from harness.errors import PolicyError
-from harness.model import Decision, Fallback, MergeGroup, Plan
+from harness.model import Decision, Fallback, MergeGroup, Outcome, Plan
 
 BASE = [
     synthetic("first", "ordinary"),
@@ -322,8 +322,18 @@ def test_decisions_catch_an_unexplained_projection(base: Plan) -> None:
 
 
 def test_decisions_catch_an_unknown_rule(base: Plan) -> None:
-    bogus = Decision("da.py", "because-i-said-so", ("data_a",), "project", "data_a")
+    bogus = Decision("da.py", "because-i-said-so", ("data_a",), Outcome.PROJECT, "data_a")
     _broken(base, "decisions", decisions=(*base.decisions, bogus))
+
+
+def test_decisions_catch_an_outcome_its_rule_never_gives(base: Plan) -> None:
+    # why: the rule table says what each rule may do; a namespace union never merges.
+    decisions = tuple(
+        dataclasses.replace(d, outcome=Outcome.MERGE) if d.rule == "namespace-union" else d
+        for d in base.decisions
+    )
+    assert decisions != base.decisions  # premise: the base has a namespace union
+    _broken(base, "decisions", decisions=decisions)
 
 
 def test_shape_catches_unsorted_projections(base: Plan) -> None:
