@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.engine.materialize import Venv, materialize, prepare_out, write_state
-from harness.engine.plan import enforce_policy, plan
+from harness.engine.plan import plan
+from harness.engine.policy import enforce_on_venv, enforce_policy
 from harness.model import InstallTree, Interpreter, Plan, PreparedWheel
 
 
@@ -38,20 +39,33 @@ def assemble(
 ) -> Assembly:
     """Plan `prepared` (in wheel order) with `engine`, apply `policy`, write the venv at `out`.
 
-    `error` raises `PolicyError` before anything is written when the plan records a collision;
-    `warning` returns the collision and merge-conflict messages; `ignore` returns none.
+    `error` raises `PolicyError` before anything is written when the plan records a collision,
+    and after writing when a merge met a conflict (the venv stays for inspection); `warning`
+    returns the collision and merge-conflict messages; `ignore` returns none.
     """
     the_plan = plan([p.facts for p in prepared], engine=engine)
     warnings = list(enforce_policy(the_plan, policy))
+    venv, said = write_planned(the_plan, prepared, interpreter, Path(out), policy, replace)
+    return Assembly(plan=the_plan, venv=venv, warnings=tuple(warnings + said))
+
+
+def write_planned(
+    the_plan: Plan,
+    prepared: Sequence[PreparedWheel],
+    interpreter: Interpreter,
+    out: Path,
+    policy: str,
+    replace: bool,
+) -> tuple[Venv, list[str]]:
+    """Write a plan the policy accepted, then judge what writing told (engine-contract.md §6.3):
+    the venv and the merge-conflict messages (and the flat oracle's notes) the policy lets
+    through. The materializer writes the plan; `flat` is the oracle's."""
     trees = {p.label: p.tree for p in prepared}
-    if engine == "flat":
-        venv = _flat(the_plan, prepared, trees, interpreter, Path(out), replace=replace)
+    if the_plan.engine == "flat":
+        venv = _flat(the_plan, prepared, trees, interpreter, out, replace=replace)
     else:
-        venv = materialize(the_plan, trees, interpreter, Path(out), replace=replace, policy=policy)
-    if policy != "ignore":
-        warnings += [c.describe(venv.site_packages) for c in venv.merge_conflicts]
-        warnings += list(venv.notes)
-    return Assembly(plan=the_plan, venv=venv, warnings=tuple(warnings))
+        venv = materialize(the_plan, trees, interpreter, out, replace=replace)
+    return venv, enforce_on_venv(venv, policy)
 
 
 def _flat(
@@ -83,4 +97,4 @@ def _flat(
     )
 
 
-__all__ = ["Assembly", "assemble"]
+__all__ = ["Assembly", "assemble", "write_planned"]

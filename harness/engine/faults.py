@@ -36,8 +36,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.engine import plan as planner
-from harness.engine.assemble import Assembly
-from harness.engine.materialize import Venv, materialize
+from harness.engine.assemble import Assembly, write_planned
+from harness.engine.materialize import Venv
+from harness.engine.policy import enforce_policy
 from harness.engine.rules import Rule
 from harness.errors import HarnessError, PlanError
 from harness.facts import is_metadata, split_dist_info
@@ -690,12 +691,9 @@ def build(
     may_touch = fault.touches is not None and fault.touches(the_plan, wheels)
     if not differs and not may_touch and not always:
         return FaultBuild(None, False, "the fault changes nothing in this wheel set's venv")
-    warnings = list(planner.enforce_policy(the_plan, policy))
-    trees = {p.label: p.tree for p in prepared}
-    venv = materialize(the_plan, trees, interpreter, Path(out), replace=replace_out, policy=policy)
-    if policy != "ignore":
-        warnings += [c.describe(venv.site_packages) for c in venv.merge_conflicts]
-        warnings += list(venv.notes)
+    warnings = list(enforce_policy(the_plan, policy))
+    venv, said = write_planned(the_plan, prepared, interpreter, Path(out), policy, replace_out)
+    warnings += said
     changed = False
     if fault.venv is not None:
         changed = fault.venv(the_plan, {p.label: p for p in prepared}, venv, interpreter)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.bytecode import TreeBytecode, compile_trees
-from harness.errors import MaterializeError, PolicyError
+from harness.errors import MaterializeError
 from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
 from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
 from harness.wheel import site_files
@@ -240,13 +240,12 @@ def materialize(
     out: Path,
     *,
     replace: bool = False,
-    policy: str = "warning",
 ) -> Venv:
     """Write `plan` as a venv at `out` for `interpreter`; see the module docstring.
 
-    `policy="error"` raises `PolicyError` after writing when a merge met a conflict (the venv
-    stays for inspection). A `flat` plan is refused: the oracle is `harness.oracle.install_flat`
-    (`assemble(engine="flat")` calls it), never this engine's code.
+    Merge conflicts are recorded in the result, not judged: the policy is applied to them by
+    `harness.engine.policy.enforce_on_venv`. A `flat` plan is refused: the oracle is
+    `harness.oracle.install_flat` (`assemble(engine="flat")` calls it), never this engine's code.
     """
     if plan.engine == "flat":
         raise MaterializeError(
@@ -268,7 +267,7 @@ def materialize(
     _write_console_scripts(bin_dir, plan.console_scripts, reserved_bin)
     write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
 
-    result = Venv(
+    return Venv(
         path=out,
         python=out / "bin" / "python",
         site_packages=out / site_packages.relative_to(venv),
@@ -276,12 +275,6 @@ def materialize(
         owners=dict(sorted(owners.items())),
         merge_conflicts=tuple(conflicts),
     )
-    if policy == "error" and conflicts:
-        raise PolicyError(
-            "merge conflicts under the `error` policy: "
-            + " ".join(c.describe(result.site_packages) for c in conflicts)
-        )
-    return result
 
 
 def merge_tree(into: Path, sources: Sequence[MergeSource]) -> MergeResult:

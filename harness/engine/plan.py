@@ -4,8 +4,8 @@
 policy. It returns a frozen `Plan` whose every projection, merge, fallback, console script,
 data path and metadata owner carries a `Decision` naming the rule that made it (a
 `harness.engine.rules.Rule`) and its `Outcome`, so a report can say *why* `google/` points where
-it points. The collision policy is applied afterwards by
-`enforce_policy`, which never changes the plan (engine-contract.md §6.1).
+it points. The collision policy is applied afterwards by `enforce_policy`
+(`harness.engine.policy`), which never changes the plan (engine-contract.md §6.1).
 
 Precedence everywhere is "last distinct claimant wins" in wheel order (engine-contract.md §1.1).
 The steps follow engine-contract.md §3: supersede earlier versions of a distribution (§4.3),
@@ -20,12 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from harness.engine.policy import enforce_policy
 from harness.engine.rules import DECISION_GROUPS, RULE_GROUPS, Rule
-from harness.errors import HarnessError, PlanError, PolicyError
+from harness.errors import HarnessError, PlanError
 from harness.facts import is_metadata, split_dist_info
 from harness.model import (
     ENGINES,
-    POLICIES,
     Collision,
     Decision,
     Fallback,
@@ -1029,34 +1029,6 @@ def _resolve_metadata(state: _State, fully_covered: set[str]) -> dict[str, str]:
                 f"distribution {key}: the sole copy on fallback owns discovery; nothing projected",
             )
     return owners
-
-
-# --------------------------------------------------------------------------- policy
-
-
-def enforce_policy(plan: Plan, policy: str) -> list[str]:
-    """Apply the collision policy to a plan's recorded collisions (engine-contract.md §6.1).
-
-    `error` raises `PolicyError` on the first recorded collision, `warning` returns every
-    collision message (the caller prints them), `ignore` returns nothing. Never changes the plan.
-    """
-    if policy not in POLICIES:
-        raise HarnessError(
-            f"unknown collision policy `{policy}`: expected one of {', '.join(POLICIES)}, "
-            f"got {policy!r}."
-        )
-    if policy == "ignore":
-        return []
-    messages = [f"Package collision: {c.describe()}" for c in plan.collisions]
-    if policy == "error" and plan.collisions:
-        first = plan.collisions[0]
-        raise PolicyError(
-            f"Package collision: {first.describe()} (collision policy `error` fails on the "
-            f"first of {len(plan.collisions)} recorded collision"
-            f"{'s' if len(plan.collisions) != 1 else ''}; use --policy warning to report them "
-            "or --policy ignore to accept them silently)."
-        )
-    return messages
 
 
 __all__ = [

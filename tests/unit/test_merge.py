@@ -400,3 +400,38 @@ def test_union_last_wins_and_conflicts_iff_contents_differ(
     for current, dirnames, _ in os.walk(base):
         for name in dirnames:
             (Path(current) / name).chmod(0o755)
+
+
+# --------------------------------------------------------------------------- the policy (§6.3)
+
+
+@pytest.mark.parametrize("policy", ["error", "warning", "ignore"])
+def test_merge_conflicts_meet_the_policy_once_the_venv_is_written(
+    tmp_path: Path, policy: str
+) -> None:
+    # why: conflicts are known only after merging, so `harness.engine.policy.enforce_on_venv`
+    # judges the written venv: error fails (the venv stays), warning reports every conflict and
+    # the oracle's notes, ignore reports nothing (engine-contract.md §6.3). The materializer
+    # applies no policy.
+    from harness.engine.materialize import Venv
+    from harness.engine.policy import enforce_on_venv
+    from harness.errors import PolicyError
+
+    conflict = Conflict("jwt/api.py", "distinct", "a", "b")
+    venv = Venv(
+        tmp_path,
+        tmp_path / "bin/python",
+        tmp_path / "site",
+        "merge",
+        merge_conflicts=(conflict,),
+        notes=("a note",),
+    )
+    described = conflict.describe(venv.site_packages)
+    if policy == "error":
+        with pytest.raises(PolicyError, match=r"jwt/api\.py"):
+            enforce_on_venv(venv, policy)
+        clean = Venv(tmp_path, tmp_path / "bin/python", tmp_path / "site", "flat", notes=("n",))
+        assert enforce_on_venv(clean, policy) == ["n"]
+    else:
+        expected = [described, "a note"] if policy == "warning" else []
+        assert enforce_on_venv(venv, policy) == expected
