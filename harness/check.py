@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
-from harness.expectations import CaseSpec
+from harness.cases import Case
 from harness.model import Plan, WheelFacts
 from harness.ownership import Owner
 
@@ -291,7 +291,7 @@ def check_a2(
     obs: Observation,
     flat: Observation | None,
     shipped: Mapping[str, Iterable[str]],
-    spec: CaseSpec | None,
+    case: Case | None,
     explain: Plan | None = None,
 ) -> list[Finding]:
     """A2: every module some wheel ships is importable, unless a flat install cannot import it
@@ -310,9 +310,9 @@ def check_a2(
             flat.runtime.get(name) is None or flat.runtime[name].status != "found"
         ):
             continue  # a flat install cannot import it either: not the engine's loss
-        if spec is not None and (
-            _under(name, [m.name for m in spec.modules if m.absent])
-            or spec.declared_flat_difference(name)
+        if case is not None and (
+            _under(name, [m.name for m in case.expect.modules if m.absent])
+            or case.expect.declared_flat_difference(name)
         ):
             continue
         if _under(name, missing_roots):
@@ -514,14 +514,16 @@ def differences_from_flat(obs: Observation, flat: Observation, names: Iterable[s
 
 
 def check_a5(
-    obs: Observation, flat: Observation, names: Iterable[str], spec: CaseSpec
+    obs: Observation, flat: Observation, names: Iterable[str], case: Case
 ) -> list[Finding]:
     """A5: every difference from the flat oracle is declared by the case, and every declaration holds."""
     findings = []
     differing = differences_from_flat(obs, flat, names)
     for name in differing:
         mine, theirs = obs.runtime.get(name), flat.runtime.get(name)
-        if spec.declared_flat_difference(name) or _under(name, [f.subject for f in findings]):
+        if case.expect.declared_flat_difference(name) or _under(
+            name, [f.subject for f in findings]
+        ):
             continue
         findings.append(
             Finding(
@@ -532,7 +534,7 @@ def check_a5(
                 runtime=f"this engine: {_runtime_text(mine, obs)}",
             )
         )
-    for declared in spec.flat_differences:
+    for declared in case.expect.flat_differences:
         if not any(declared.covers(n) for n in differing):
             findings.append(
                 Finding(
@@ -651,10 +653,10 @@ def check_a8(obs: Observation, reports: Sequence[str] | None) -> list[Finding]:
     return findings
 
 
-def check_premises(spec: CaseSpec, wheels: Sequence[WheelFacts]) -> list[Finding]:
+def check_premises(case: Case, wheels: Sequence[WheelFacts]) -> list[Finding]:
     findings = []
     facts_by_label = {w.label: w for w in wheels}
-    for premise in spec.premises:
+    for premise in case.premises:
         matching = [w for w in wheels if _matches_wheel(w.label, premise.wheel, facts_by_label)]
         if not matching:
             findings.append(
@@ -678,14 +680,14 @@ def check_premises(spec: CaseSpec, wheels: Sequence[WheelFacts]) -> list[Finding
 
 
 def check_expectations(
-    obs: Observation, spec: CaseSpec, wheels: Sequence[WheelFacts], plan: Plan | None = None
+    obs: Observation, case: Case, wheels: Sequence[WheelFacts], plan: Plan | None = None
 ) -> list[Finding]:
     """The case's own `[[expect.*]]` entries (already narrowed to the engine they speak about,
-    `CaseSpec.for_engine`). Only `expect.collision` reads the plan: a recorded collision is
+    `Case.for_engine`). Only `expect.collision` reads the plan: a recorded collision is
     a fact about the engine's own report, so an engine without a plan records none."""
     findings = []
     facts_by_label = {w.label: w for w in wheels}
-    for m in spec.modules:
+    for m in case.expect.modules:
         rt = obs.imported.get(m.name) or obs.runtime.get(m.name)
         if m.absent:
             if rt is not None and rt.status == "found":
@@ -729,7 +731,7 @@ def check_expectations(
                 )
             )
 
-    for name in spec.imports:
+    for name in case.imports:
         rt = obs.imported.get(name)
         if rt is None or rt.status != "found":
             findings.append(
@@ -741,14 +743,14 @@ def check_expectations(
                 )
             )
 
-    for f in spec.files:
+    for f in case.expect.files:
         real = _realpath_in(obs, f.path)
         owner = obs.owner_of(real)
         kind = obs.file_kinds.get(f.path)
         findings += _file_findings(
             "expect-file", "site-packages", f, kind, owner, real, facts_by_label
         )
-    for f in spec.prefix_files:
+    for f in case.expect.prefix_files:
         label = obs.prefix_owners.get(f.path)
         owner = Owner(tuple(label.split(" + ")), f.path) if label else None
         kind = obs.prefix_kinds.get(f.path)
@@ -756,7 +758,7 @@ def check_expectations(
             "expect-prefix-file", "the venv prefix", f, kind, owner, f.path, facts_by_label
         )
 
-    for cs in spec.console_scripts:
+    for cs in case.expect.console_scripts:
         runs = obs.script_owners.get(cs.name, ())
         if not obs.scripts.get(cs.name):
             findings.append(
@@ -776,7 +778,7 @@ def check_expectations(
                 )
             )
 
-    for md in spec.metadata:
+    for md in case.expect.metadata:
         copies = [d for d in obs.distributions if d.name == canonicalize_name(md.name)]
         if len(copies) != 1 or (md.version and copies[0].version != md.version):
             findings.append(
@@ -789,7 +791,7 @@ def check_expectations(
             )
 
     recorded = {(c.kind, c.name) for c in plan.collisions} if plan else set()
-    for c in spec.collisions:
+    for c in case.expect.collisions:
         if (c.kind, c.name) not in recorded:
             findings.append(
                 Finding(
@@ -805,7 +807,7 @@ def check_expectations(
         if root in obs.sys_path
         for label in labels
     }
-    for fb in spec.fallbacks:
+    for fb in case.expect.fallbacks:
         if not any(_matches_wheel(label, fb.wheel, facts_by_label) for label in on_path):
             findings.append(
                 Finding(
@@ -815,7 +817,7 @@ def check_expectations(
                 )
             )
 
-    for budget in spec.budgets:
+    for budget in case.expect.budgets:
         count = obs.symlink_counts.get(budget.under, 0)
         if count > budget.max_symlinks:
             findings.append(

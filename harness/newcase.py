@@ -180,15 +180,15 @@ def _draft_case_in(
     interps: Sequence[Interpreter],
 ) -> str:
     from harness import check, runner, supply
-    from harness.cases import pin_fragment_toml
+    from harness.casepins import pin_fragment_toml
+    from harness.cases import Case
     from harness.engine.assemble import assemble
-    from harness.expectations import parse_spec
     from harness.observe import observe_venv, wheel_facts
 
     interp = interps[0]
     prepared = supply.prepare([*support, *pins], interp)
     under_test = prepared[len(support) :]
-    spec = parse_spec(Path(f"cases/{name}/case.toml"), {"description": "draft"})
+    spec = Case(name=name, path=Path(f"cases/{name}/case.toml"), description="draft")
     facts = wheel_facts(prepared, runner.extension_suffixes(interp))
     names = set().union(*facts.shipped.values())
     merge = assemble(prepared, interp, tmp / "merge", engine="merge", policy="ignore")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness import check
+from harness.cases import Case
 from harness.concrete import concrete_view
 from harness.errors import HarnessError
-from harness.expectations import CaseSpec
 from harness.model import PreparedWheel, WheelFacts
 from harness.ownership import Ownership, read_wheel_record
 from harness.runtime import ProbeReport, resolve_scripts, run_probe
@@ -71,7 +71,7 @@ def observe_venv(
     venv: Path,
     facts: Facts,
     names: Iterable[str],
-    spec: CaseSpec,
+    case: Case,
     *,
     python: Path | None = None,
 ) -> check.Observation:
@@ -88,9 +88,9 @@ def observe_venv(
     report = run_probe(
         python,
         resolve=all_names,
-        imports=list(spec.imports),
-        env=dict(spec.env),
-        resolve_after_import=bool(spec.imports),
+        imports=list(case.imports),
+        env=dict(case.env),
+        resolve_after_import=bool(case.imports),
         bytecode=[
             {"pyc": os.path.join(site, b.path), "source": os.path.join(site, b.source)}
             for b in unshipped
@@ -102,7 +102,7 @@ def observe_venv(
     bin_dir = venv / "bin"
     script_names = sorted(
         {cs.name for w in facts.wheels for cs in w.console_scripts}
-        | {c.name for c in spec.console_scripts}
+        | {c.name for c in case.expect.console_scripts}
     )
     owners_of_scripts = {
         name: script_owners(bin_dir / name, name, facts.wheels) for name in script_names
@@ -127,19 +127,21 @@ def observe_venv(
         ),
         owner_of=ownership,
         fallback_roots=fallbacks,
-        symlink_counts={b.under: _count_symlinks(Path(site) / b.under) for b in spec.budgets},
-        file_kinds={f.path: _kind(os.path.join(site, f.path)) for f in spec.files},
-        prefix_kinds={f.path: _kind(os.path.join(venv, f.path)) for f in spec.prefix_files},
+        symlink_counts={
+            b.under: _count_symlinks(Path(site) / b.under) for b in case.expect.budgets
+        },
+        file_kinds={f.path: _kind(os.path.join(site, f.path)) for f in case.expect.files},
+        prefix_kinds={f.path: _kind(os.path.join(venv, f.path)) for f in case.expect.prefix_files},
         prefix_owners={
             f.path: _label(ownership(os.path.realpath(os.path.join(venv, f.path))))
-            for f in spec.prefix_files
+            for f in case.expect.prefix_files
         },
         scripts={
             cs.name: os.access(os.path.join(venv, "bin", cs.name), os.X_OK)
-            for cs in spec.console_scripts
+            for cs in case.expect.console_scripts
         },
         script_owners=owners_of_scripts,
-        script_runs=_script_runs(python, bin_dir, owners_of_scripts, facts.wheels, spec),
+        script_runs=_script_runs(python, bin_dir, owners_of_scripts, facts.wheels, case),
         bytecode=tuple(bytecode),
         shared_paths=_shared_paths(Path(site), facts),
     )
@@ -150,7 +152,7 @@ def _script_runs(
     bin_dir: Path,
     owners: Mapping[str, tuple[str, ...]],
     wheels: Sequence[WheelFacts],
-    spec: CaseSpec,
+    case: Case,
 ) -> dict[str, check.ScriptRun]:
     """Every console script some wheel declares that `bin/` holds, resolved by the probe."""
     by_label = {w.label: w for w in wheels}
@@ -169,7 +171,7 @@ def _script_runs(
             None,
         )
         requests.append({"name": name, "path": str(path), "module": module})
-    found = resolve_scripts(python, requests, env=dict(spec.env))
+    found = resolve_scripts(python, requests, env=dict(case.env))
     return {
         r.name or "": check.ScriptRun(
             name=r.name or "",

@@ -22,7 +22,7 @@ from pathlib import Path
 from harness import check
 from harness.cases import Case
 from harness.errors import HarnessError
-from harness.expectations import LAYOUT_ENGINES, CaseSpec, parse_spec
+from harness.expectations import LAYOUT_ENGINES
 from harness.model import ENGINES, Interpreter, Plan, PreparedWheel, is_fault
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -85,10 +85,10 @@ class Progress:
                 self.stream.write("\n")  # type: ignore[attr-defined]
 
 
-def engines_for(spec: CaseSpec, engine: str | Sequence[str]) -> tuple[str, ...]:
+def engines_for(case: Case, engine: str | Sequence[str]) -> tuple[str, ...]:
     """The engines under test, then each variant the case must be shown to detect."""
     engines = (engine,) if isinstance(engine, str) else tuple(engine)
-    return (*engines, *(e for e in spec.detects if e not in engines))
+    return (*engines, *(e for e in case.detects if e not in engines))
 
 
 def shard(items: Sequence, spec: str | None) -> list:
@@ -143,20 +143,16 @@ def run_unit(unit: Unit) -> list[Result]:
     case, interp = unit.case, unit.interpreter
     version = ".".join(map(str, interp.version))
     start = time.monotonic()
-    try:
-        spec = parse_spec(case.path, case.raw)
-    except HarnessError as exc:
-        return [Result(case.name, version, e, "error", detail=str(exc)) for e in unit.engines]
-    if not spec.supports(interp.version):
-        why = f"the case supports Python {spec.python}"
+    if not case.supports(interp.version):
+        why = f"the case supports Python {case.python}"
         return [
-            Result(case.name, version, e, "skip", expected_to_fail=e in spec.detects, detail=why)
+            Result(case.name, version, e, "skip", expected_to_fail=e in case.detects, detail=why)
             for e in unit.engines
         ]
-    if case.raw.get("slow") and not unit.slow_ok:
+    if case.slow and not unit.slow_ok:
         why = "slow case: set HARNESS_SLOW=1"
         return [
-            Result(case.name, version, e, "skip", expected_to_fail=e in spec.detects, detail=why)
+            Result(case.name, version, e, "skip", expected_to_fail=e in case.detects, detail=why)
             for e in unit.engines
         ]
     if unit.keep:
@@ -168,7 +164,7 @@ def run_unit(unit: Unit) -> list[Result]:
     else:
         workdir = Path(tempfile.mkdtemp(prefix=f"harness-{case.name}-{interp.short_version}-"))
     try:
-        results = _run_unit_in(unit, spec, workdir)
+        results = _run_unit_in(unit, workdir)
     except HarnessError as exc:
         results = [
             Result(
@@ -200,7 +196,7 @@ def _unnamed_workdir(result: Result, workdir: Path) -> Result:
     return replace(result, findings=findings, warnings=warnings, detail=fix(result.detail) or "")
 
 
-def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
+def _run_unit_in(unit: Unit, workdir: Path) -> list[Result]:
     """Observe the flat oracle, then build, observe and judge each engine's venv.
 
     Every engine, the harness's own and an adapter's alike, is observed and judged from facts
@@ -214,17 +210,17 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
     version = ".".join(map(str, interp.version))
     prepared = supply.prepare([*case.support, *case.wheels], interp)
     facts = wheel_facts(prepared, extension_suffixes(interp))
-    premise_findings = check.check_premises(spec, facts.wheels)
-    names = set().union(*facts.shipped.values()) | {m.name for m in spec.modules}
-    names |= set(spec.imports)
+    premise_findings = check.check_premises(case, facts.wheels)
+    names = set().union(*facts.shipped.values()) | {m.name for m in case.expect.modules}
+    names |= set(case.imports)
     support = {p.label for p in prepared[: len(case.support)]}
     flat = build_flat(prepared, interp, workdir / "oracle")
-    flat_obs = observe_venv(flat, facts, names, spec)
+    flat_obs = observe_venv(flat, facts, names, case)
     names |= set(flat_obs.concrete)
     results = []
     for engine in unit.engines:
         t0 = time.monotonic()
-        expected_to_fail = engine in spec.detects
+        expected_to_fail = engine in case.detects
         try:
             built = build_engine(engine, case.name, prepared, interp, workdir, support)
         except HarnessError as exc:  # this engine could not build; the others still run
@@ -242,7 +238,7 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
             continue
         if built.refusal is not None:
             results.append(
-                _refused(case.name, version, engine, built.refusal, spec, t0, expected_to_fail)
+                _refused(case.name, version, engine, built.refusal, case, t0, expected_to_fail)
             )
             continue
         if not built.exercised:  # a fault variant whose venv would be merge's own
@@ -259,7 +255,7 @@ def _run_unit_in(unit: Unit, spec: CaseSpec, workdir: Path) -> list[Result]:
                 )
             )
             continue
-        scoped = spec.for_engine(engine)
+        scoped = case.for_engine(engine)
         obs = observe_venv(built.venv, facts, names, scoped, python=built.python)
         findings = list(premise_findings)
         if built.plan is not None and engine in ENGINES:
@@ -292,7 +288,7 @@ def judge(
     obs: check.Observation,
     flat: check.Observation | None,
     facts,
-    spec: CaseSpec | None,
+    case: Case | None,
     names: Iterable[str],
     explain: Plan | None = None,
     reports: Sequence[str] | None = None,
@@ -300,7 +296,7 @@ def judge(
 ) -> list[check.Finding]:
     """A1–A8 and the case's expectations, from observations alone (pure).
 
-    `spec` is already narrowed to the engine (`CaseSpec.for_engine`); without a case (None)
+    `case` is already narrowed to the engine (`Case.for_engine`); without a case (None)
     A5 and the expectations do not run and every loss against flat is an A2 finding. `explain`
     is the engine's own plan, when it has one: it explains findings, never excuses them.
     `reports` is what the engine said while building (the harness's own engines' warnings):
@@ -309,19 +305,19 @@ def judge(
     rule; any other engine is held to what a flat install does.
     """
     findings = check.check_a1(obs)
-    findings += check.check_a2(obs, flat, facts.shipped, spec, explain)
+    findings += check.check_a2(obs, flat, facts.shipped, case, explain)
     findings += check.check_a3(obs, facts.wheels)
     # the order of fallback lines is the merge engine's rule (engine-contract.md §2.4); another
     # engine's order shows, where it matters, as a difference from flat (A5)
     order = [w.label for w in facts.wheels] if strict_layout else ()
     findings += check.check_a4(obs, order)
-    if spec is not None and flat is not None:
-        findings += check.check_a5(obs, flat, set(names), spec)
+    if case is not None and flat is not None:
+        findings += check.check_a5(obs, flat, set(names), case)
     findings += check.check_a6(obs, flat)
     findings += check.check_a7(obs, None if strict_layout else flat)
     findings += check.check_a8(obs, reports)
-    if spec is not None:
-        findings += check.check_expectations(obs, spec, facts.wheels, explain)
+    if case is not None:
+        findings += check.check_expectations(obs, case, facts.wheels, explain)
     return findings
 
 
@@ -407,12 +403,12 @@ def _refused(
     version: str,
     engine: str,
     message: str,
-    spec: CaseSpec,
+    declared: Case,
     t0: float,
     expected_to_fail: bool,
 ) -> Result:
     """A refusal is reported as such: accepted when the case declares it, else a failure."""
-    accepted = spec.accepted_refusal(engine)
+    accepted = declared.accepted_refusal(engine)
     detail = f"refused: {message.strip().splitlines()[0] if message.strip() else message}"
     findings: tuple[check.Finding, ...] = ()
     if accepted is None:

@@ -112,8 +112,7 @@ def check_venv(
 ):
     """Every finding for `venv_dir`, and the modules static tools cannot see."""
     from harness import check, interpreters, runner, supply
-    from harness.cases import find_case
-    from harness.expectations import parse_spec
+    from harness.cases import Case, find_case
     from harness.observe import observe_venv, wheel_facts
     from harness.runtime import venv_python
 
@@ -123,7 +122,6 @@ def check_venv(
     engine = engine or (manifest or {}).get("engine") or "external"
     interp = interpreters.query(os.path.realpath(python))
     case = find_case(case_name, cases_dir) if case_name else None
-    spec = parse_spec(case.path, case.raw) if case else None
     if case is not None and not wheels:
         prepared = supply.prepare([*case.support, *case.wheels], interp)
     else:
@@ -138,15 +136,15 @@ def check_venv(
     facts = wheel_facts(prepared, runner.extension_suffixes(interp))
     names = set().union(*facts.shipped.values())
     findings: list = []
-    if spec is not None:
-        names |= {m.name for m in spec.modules} | set(spec.imports)
-        findings += check.check_premises(spec, facts.wheels)
-    blank = parse_spec(venv_dir, {"description": "venv check"})
+    if case is not None:
+        names |= {m.name for m in case.expect.modules} | set(case.imports)
+        findings += check.check_premises(case, facts.wheels)
+    blank = Case(name=venv_dir.name, path=venv_dir, description="venv check")  # expects nothing
     with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
         flat = runner.build_flat(prepared, interp, Path(tmp) / "flat")
-        flat_obs = observe_venv(flat, facts, names, spec or blank)
+        flat_obs = observe_venv(flat, facts, names, case or blank)
         names |= set(flat_obs.concrete)
-        scoped = spec.for_engine(engine) if spec else None
+        scoped = case.for_engine(engine) if case else None
         obs = observe_venv(venv_dir, facts, names, scoped or blank, python=python)
         # judged while the flat oracle still exists: ownership is read from the files lazily
         strict = runner.strict_layout(engine)

@@ -106,7 +106,7 @@ def selected_cases(args: argparse.Namespace) -> list:
         cases = [known[n] for n in args.cases]
     if not cases:
         raise HarnessError("no cases to run: the corpus directory holds no case.toml")
-    drafts = [c.name for c in cases if c.raw.get("reviewed") is False]
+    drafts = [c.name for c in cases if not c.reviewed]
     if drafts and not args.allow_unreviewed:
         raise HarnessError(
             f"case(s) {', '.join(drafts)} are unreviewed drafts (reviewed = false): review their "

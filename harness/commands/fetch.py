@@ -60,18 +60,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _case_supports(raw_python: object, interp: Interpreter) -> bool:
-    """A case's optional `python` specifier set (owned by harness.expectations) filters targets."""
-    if not isinstance(raw_python, str):
-        return True
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        return SpecifierSet(raw_python).contains(".".join(map(str, interp.version)))
-    except InvalidSpecifier:
-        return True  # harness.expectations reports the bad value
-
-
 def _work(
     items: Sequence[str], interps: Sequence[Interpreter], cache: WheelCache
 ) -> tuple[list[tuple[Interpreter, str, list[Pin]]], list[str]]:
@@ -84,7 +72,7 @@ def _work(
     if not items:
         for case in cases.discover_cases():
             for interp in interps:
-                if _case_supports(case.raw.get("python"), interp):
+                if case.supports(interp.version):  # the case's `python`
                     work.append((interp, case.name, list(case.pins)))
         return work, problems
     for item in items:

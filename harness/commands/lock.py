@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 
-from harness.cases import pin_fragment_toml
+from harness.casepins import pin_fragment_toml
 from harness.errors import HarnessError
 
 DESCRIPTION = """\

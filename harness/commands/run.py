@@ -115,17 +115,14 @@ def run(args: argparse.Namespace) -> int:
     interpreters = resolve_many(args.python or ["default"])
     engines = engines_asked(args.engine)
 
-    from harness.expectations import parse_spec
-
     units = []
     for case in cases:
-        spec = parse_spec(case.path, case.raw)
         for interp in interpreters:
             units.append(
                 runner.Unit(
                     case,
                     interp,
-                    runner.engines_for(spec, engines),
+                    runner.engines_for(case, engines),
                     keep=args.keep,
                     slow_ok=args.slow or env_flag("HARNESS_SLOW"),
                 )

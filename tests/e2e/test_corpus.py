@@ -15,7 +15,6 @@ import pytest
 from harness import report, runner
 from harness.cases import discover_cases
 from harness.config import env_flag
-from harness.expectations import parse_spec
 from harness.interpreters import resolve_many
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +26,13 @@ INTERPRETERS = resolve_many([s for s in os.environ.get("HARNESS_PYTHONS", "all")
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda i: ".".join(map(str, i.version)))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_case(case, interpreter):
-    spec = parse_spec(case.path, case.raw)
-    if not spec.supports(interpreter.version):
-        pytest.skip(f"{case.name} supports Python {spec.python}")
-    if case.raw.get("slow") and not env_flag("HARNESS_SLOW"):
+    if not case.supports(interpreter.version):
+        pytest.skip(f"{case.name} supports Python {case.python}")
+    if case.slow and not env_flag("HARNESS_SLOW"):
         pytest.skip("slow case: set HARNESS_SLOW=1")
-    unit = runner.Unit(case, interpreter, runner.engines_for(spec, "merge"), slow_ok=True)
+    unit = runner.Unit(case, interpreter, runner.engines_for(case, "merge"), slow_ok=True)
     results = runner.run_unit(unit)
     assert results, "the runner returned no result"
     bad = [r for r in results if not r.ok]
     assert not bad, "\n" + report.details(results)
-    assert {r.engine for r in results} == {"merge", *spec.detects}
+    assert {r.engine for r in results} == {"merge", *case.detects}

@@ -19,7 +19,6 @@ import pytest
 from harness import adapters, report, runner
 from harness.cases import discover_cases
 from harness.config import env_flag
-from harness.expectations import parse_spec
 from harness.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
@@ -58,10 +57,9 @@ def run(case_name: str, engine: str) -> tuple[runner.Result, ...]:
     if not info.available:
         pytest.skip(f"{engine}: {info.why_unavailable}")
     case = CASES[case_name]
-    spec = parse_spec(case.path, case.raw)
-    if not spec.supports(INTERP.version):
-        pytest.skip(f"{case.name} supports Python {spec.python}")
-    if case.raw.get("slow") and not env_flag("HARNESS_SLOW"):
+    if not case.supports(INTERP.version):
+        pytest.skip(f"{case.name} supports Python {case.python}")
+    if case.slow and not env_flag("HARNESS_SLOW"):
         pytest.skip("slow case: set HARNESS_SLOW=1")
     results = _results(case_name, engine)
     # why: a unit yields exactly one result per engine it was given, and it was given one.

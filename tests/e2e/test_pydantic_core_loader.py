@@ -9,6 +9,7 @@ would never pass); this test adds the import and asserts how the runner reports 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.machinery
 import os
 from pathlib import Path
@@ -16,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from harness import runner, supply
-from harness.cases import default_cases_root, load_case, parse_case
+from harness.cases import default_cases_root, load_case
 from harness.errors import HarnessError
-from harness.expectations import parse_spec
 from harness.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
@@ -39,8 +39,7 @@ def _musl_wins_with_import():
     """The musl-wins case plus the real import and the support wheel that import needs."""
     musl = load_case(default_cases_root() / MUSL_WINS)
     glibc = load_case(default_cases_root() / GLIBC_WINS)
-    document = {**musl.raw, "imports": [EXTENSION], "support": list(glibc.raw["support"])}
-    return parse_case(MUSL_WINS, musl.path, document)
+    return dataclasses.replace(musl, imports=(EXTENSION,), support=glibc.support)
 
 
 def test_musl_winner_import_is_a_finding_with_the_loader_error(tmp_path: Path) -> None:
@@ -48,8 +47,7 @@ def test_musl_winner_import_is_a_finding_with_the_loader_error(tmp_path: Path) -
     if "-linux-musl" in " ".join(importlib.machinery.EXTENSION_SUFFIXES):
         pytest.skip("this host is musl: the musl build loads here")
     case = _musl_wins_with_import()
-    spec = parse_spec(case.path, case.raw)
-    assert spec.imports == (EXTENSION,)
+    assert case.imports == (EXTENSION,)
 
     (result,) = runner.run_unit(runner.Unit(case, interpreter, ("merge",), keep=str(tmp_path)))
 

@@ -1,14 +1,18 @@
-"""Case files (pin part): a valid file parses in wheel order; every error names file and key."""
+"""Case files: a valid file parses once into one typed, frozen `Case`, pins in wheel order;
+every error has the one format that names the file, the table and the key."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
-from harness.cases import discover_cases, find_case, load_case, pin_fragment_toml
+from harness.casepins import pin_fragment_toml
+from harness.cases import Case, discover_cases, find_case, load_case
 from harness.errors import CaseFileError
+from harness.expectations import ModuleExpectation
 from harness.model import Pin, WheelFile
 
 SHA_A = "a" * 64
@@ -17,7 +21,19 @@ SHA_C = "c" * 64
 
 VALID = f"""\
 description = "google (regular) meets protobuf (namespace with native code)"
-detects = ["whole-tree"]   # owned by harness.expectations: must not upset this parser
+python = ">=3.9"
+detects = ["whole-tree"]
+
+[[expect.module]]
+name = "google"
+owner = "google"
+explanation = "a regular google/__init__.py ends the PEP 420 scan at once"
+
+[[support]]
+name = "six"
+version = "1.17.0"
+filename = "six-1.17.0-py2.py3-none-any.whl"
+files = [{{ filename = "six-1.17.0-py2.py3-none-any.whl", sha256 = "{SHA_C.replace("c", "d")}", size = 5 }}]
 
 [[wheels]]
 name = "google"
@@ -34,16 +50,14 @@ files = [
   {{ filename = "protobuf-6.33.5-cp39-abi3-manylinux2014_x86_64.whl", sha256 = "{SHA_B}", size = 3 }},
   {{ filename = "protobuf-6.33.5-py3-none-any.whl", sha256 = "{SHA_C}", size = 4 }},
 ]
-
-[[support]]
-name = "six"
-version = "1.17.0"
-filename = "six-1.17.0-py2.py3-none-any.whl"
-files = [{{ filename = "six-1.17.0-py2.py3-none-any.whl", sha256 = "{SHA_C.replace("c", "d")}", size = 5 }}]
-
-[expect]
-note = "an expectation section another module reads"
 """
+
+# The one error format: `<file>: <table>[: <nested part>][: key '<key>']: <problem>`.
+ONE_FORMAT = re.compile(
+    r"(?P<file>[^:]+case\.toml): (?P<table>top level|\[\[?[a-z_.]+\]\]?(?: #\d+)?)"
+    r"(?:: (?:files #\d+|\[[a-z_.]+\]))?(?:: key '[A-Za-z_]+')?: \S.*",
+    re.DOTALL,
+)
 
 
 def write_case(root: Path, name: str, text: str) -> Path:
@@ -53,7 +67,7 @@ def write_case(root: Path, name: str, text: str) -> Path:
     return directory
 
 
-def test_valid_case_keeps_wheel_order_support_first_and_raw(tmp_path: Path) -> None:
+def test_valid_case_is_one_typed_object_in_wheel_order(tmp_path: Path) -> None:
     case = load_case(write_case(tmp_path, "regular-vs-namespace", VALID))
     assert case.name == "regular-vs-namespace"
     assert case.path == tmp_path / "regular-vs-namespace" / "case.toml"
@@ -66,7 +80,15 @@ def test_valid_case_keeps_wheel_order_support_first_and_raw(tmp_path: Path) -> N
         "protobuf-6.33.5-cp39-abi3-manylinux2014_x86_64.whl", SHA_B, 3
     )
     assert case.support[0].filename == "six-1.17.0-py2.py3-none-any.whl"
-    assert case.raw["detects"] == ["whole-tree"] and "expect" in case.raw
+    # the rest of the same file, read by the same parser into the same object
+    assert case.detects == ("whole-tree",) and case.reviewed and not case.slow
+    assert case.supports((3, 11, 0)) and not case.supports((3, 8, 10))
+    assert case.expect.modules == (
+        ModuleExpectation(
+            "google", "google", False, "a regular google/__init__.py ends the PEP 420 scan at once"
+        ),
+    )
+    assert case.for_engine("uv-symlink").expect.modules == case.expect.modules
 
 
 def mutate(old: str, new: str) -> str:
@@ -74,46 +96,50 @@ def mutate(old: str, new: str) -> str:
     return VALID.replace(old, new, 1)
 
 
+# (id, text, what follows `<file>: `, more of the message)
 BAD = [
     (
         "missing description",
         VALID.replace(
             'description = "google (regular) meets protobuf (namespace with native code)"\n', ""
         ),
-        "`description`",
-        "must be a non-empty string, got missing",
+        "top level: key 'description': expected a non-empty string, got nothing",
+        "",
     ),
     (
         "bad sha256",
         mutate(f'sha256 = "{SHA_C}", size = 4', 'sha256 = "XYZ", size = 4'),
-        "`wheels[1].files[1].sha256`",
-        "64 lowercase hex characters, got 'XYZ'",
+        "[[wheels]] #2: files #2: key 'sha256': expected 64 lowercase hex characters, "
+        "got a string 'XYZ'",
+        "",
     ),
     (
         "uppercase sha256",
         mutate(f'sha256 = "{SHA_A}"', f'sha256 = "{SHA_A.upper()}"'),
-        "`wheels[0].files[0].sha256`",
-        "lowercase hex",
+        "[[wheels]] #1: files #1: key 'sha256': expected 64 lowercase hex characters",
+        "",
     ),
     (
         "negative size",
         mutate("size = 3 }", "size = -3 }"),
-        "`wheels[1].files[0].size`",
-        "positive integer (bytes), got -3",
+        "[[wheels]] #2: files #1: key 'size': expected a positive integer (bytes), "
+        "got an integer -3",
+        "",
     ),
     (
         "size as string",
         mutate("size = 16926", 'size = "16926"'),
-        "`wheels[0].files[0].size`",
-        "got '16926'",
+        "[[wheels]] #1: files #1: key 'size': expected a positive integer (bytes), "
+        "got a string '16926'",
+        "",
     ),
     (
         "not a wheel file name",
         mutate(
             'filename = "google-1.9.3-py2.py3-none-any.whl"', 'filename = "google-1.9.3.tar.gz"'
         ),
-        "`wheels[0].files[0].filename`",
-        "not a valid wheel file name",
+        "[[wheels]] #1: files #1: key 'filename': not a valid wheel file name",
+        "",
     ),
     (
         "wheel of another project",
@@ -121,44 +147,50 @@ BAD = [
             'filename = "google-1.9.3-py2.py3-none-any.whl"',
             'filename = "googel-1.9.3-py2.py3-none-any.whl"',
         ),
-        "`wheels[0].files[0].filename`",
-        "is a wheel of googel 1.9.3, expected one of google 1.9.3",
+        "[[wheels]] #1: files #1: key 'filename': a wheel of googel 1.9.3, "
+        "expected one of google 1.9.3",
+        "",
     ),
     (
         "wheel of another version",
         mutate('version = "1.9.3"', 'version = "1.9.4"'),
-        "`wheels[0].files[0].filename`",
+        "[[wheels]] #1: files #1: key 'filename': a wheel of google 1.9.3, "
         "expected one of google 1.9.4",
+        "",
     ),
     (
         "invalid version",
         mutate('version = "1.9.3"', 'version = "one"'),
-        "`wheels[0].version`",
-        "not a PEP 440 version",
+        "[[wheels]] #1: key 'version': not a PEP 440 version: 'one'",
+        "",
     ),
     (
         "duplicate label",
-        mutate('name = "google"\n', 'name = "google"\nlabel = "pb"\n'),
-        "`wheels[1].label`",
-        "can be labelled 'pb', as can wheels[0]",
+        mutate('name = "google"\nversion', 'name = "google"\nlabel = "pb"\nversion'),
+        "[[wheels]] #2: key 'label': can be labelled 'pb', as can [[wheels]] #1; labels name "
+        "wheels in plans and must be unique",
+        "",
     ),
     (
         "label equal to another wheel's file name",
         mutate('label = "pb"', 'label = "google-1.9.3-py2.py3-none-any.whl"'),
-        "`wheels[1].label`",
-        "as can wheels[0]",
+        "[[wheels]] #2: key 'label': can be labelled 'google-1.9.3-py2.py3-none-any.whl', "
+        "as can [[wheels]] #1",
+        "",
     ),
     (
         "forced file not among files",
         mutate('label = "pb"', 'filename = "protobuf-6.33.5-cp313-cp313-win32.whl"'),
-        "`wheels[1].filename`",
+        "[[wheels]] #2: key 'filename': forces 'protobuf-6.33.5-cp313-cp313-win32.whl', "
         "which is not one of its files",
+        "",
     ),
     (
         "platform no file is built for",
         mutate('label = "pb"', 'platform = "musllinux_1_1_x86_64"'),
-        "`wheels[1].platform`",
-        "none of its files is built for it",
+        "[[wheels]] #2: key 'platform': names 'musllinux_1_1_x86_64', but none of its files "
+        "is built for it",
+        "",
     ),
     (
         "platform and a forced file together",
@@ -166,20 +198,21 @@ BAD = [
             'label = "pb"',
             'platform = "manylinux2014_x86_64"\nfilename = "protobuf-6.33.5-py3-none-any.whl"',
         ),
-        "`wheels[1].platform`",
-        "give one",
+        "[[wheels]] #2: key 'platform': chooses the file, and so does 'filename': give one",
+        "",
     ),
     (
         "typo in a wheel key",
         mutate('label = "pb"', 'lable = "pb"'),
-        "`wheels[1].lable`",
-        "is not a known key",
+        "[[wheels]] #2: key 'lable': unknown key (known: filename, files, label, name, "
+        "platform, synthetic, version); a typo?",
+        "",
     ),
     (
         "typo in a file key",
         mutate("size = 16926", "sise = 16926"),
-        "`wheels[0].files[0].sise`",
-        "is not a known key",
+        "[[wheels]] #1: files #1: key 'sise': unknown key (known: filename, sha256, size)",
+        "",
     ),
     (
         "no files",
@@ -187,26 +220,29 @@ BAD = [
             f'  {{ filename = "google-1.9.3-py2.py3-none-any.whl", sha256 = "{SHA_A}", size = 16926 }},\n',
             "",
         ),
-        "`wheels[0].files`",
-        "non-empty array",
+        "[[wheels]] #1: key 'files': expected a non-empty array of {filename, sha256, size} "
+        "tables, got an array []",
+        "",
     ),
     (
         "file entry not a table",
         mutate("files = [{", 'files = ["six.whl", {'),
-        "`support[0].files[0]`",
-        "must be a table",
+        "[[support]] #1: files #1: expected a table {filename, sha256, size}, "
+        "got a string 'six.whl'",
+        "",
     ),
     (
         "wheels not an array of tables",
         'description = "x"\nwheels = "google==1.9.3"\n',
-        "`wheels`",
-        "must be an array of tables",
+        "top level: key 'wheels': expected an array of tables ([[wheels]]), "
+        "got a string 'google==1.9.3'",
+        "",
     ),
     (
         "no wheels",
         'description = "x"\n',
-        "`wheels`",
-        "at least one [[wheels]] table",
+        "top level: key 'wheels': missing: a case needs at least one [[wheels]] table",
+        "",
     ),
     (
         "same file pinned with two hashes",
@@ -214,29 +250,57 @@ BAD = [
         .replace("six", "protobuf")
         .replace('version = "1.17.0"', 'version = "6.33.5"')
         .replace("protobuf-1.17.0-py2.py3", "protobuf-6.33.5-py3"),
-        "`wheels[1].files[1]`",
-        "but support[0].files[0] pins it as sha256",
+        "[[wheels]] #2: files #2: pins protobuf-6.33.5-py3-none-any.whl as sha256 "
+        f"{SHA_C} size 4, but [[support]] #1: files #1 pins it as sha256 {SHA_B} size 5",
+        "",
+    ),
+    (
+        "an expectation's key of the wrong type",
+        mutate('owner = "google"', "owner = 3"),
+        "[[expect.module]] #1: key 'owner': expected a non-empty string, got an integer 3",
+        "",
     ),
     (
         "TOML syntax error",
         mutate('version = "1.9.3"', 'version = "1.9.3'),
-        "TOML syntax error",
-        "line 6",
+        "TOML syntax error: ",
+        "line 18",
     ),
 ]
 
 
-@pytest.mark.parametrize(("text", "key", "problem"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_each_error_names_the_file_the_key_and_the_problem(
-    tmp_path: Path, text: str, key: str, problem: str
+@pytest.mark.parametrize(
+    ("text", "where_and_problem", "more"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_each_error_names_the_file_the_table_the_key_and_the_problem(
+    tmp_path: Path, text: str, where_and_problem: str, more: str
 ) -> None:
     directory = write_case(tmp_path, "broken", text)
     with pytest.raises(CaseFileError) as caught:
         load_case(directory)
     message = str(caught.value)
-    assert str(directory / "case.toml") in message
-    assert key in message, message
-    assert problem in message, message
+    assert message.startswith(f"{directory / 'case.toml'}: {where_and_problem}"), message
+    assert more in message, message
+    if not where_and_problem.startswith("TOML"):
+        assert ONE_FORMAT.fullmatch(message), message
+
+
+SECOND_MODULE = """
+[[expect.module]]
+name = "protobuf"
+owner = 3
+explanation = "x"
+"""
+
+
+def test_the_one_format_counts_tables_of_an_array_from_one(tmp_path: Path) -> None:
+    text = VALID.replace("[[support]]", SECOND_MODULE.lstrip() + "\n[[support]]")
+    with pytest.raises(CaseFileError) as caught:
+        load_case(write_case(tmp_path, "x", text))
+    assert str(caught.value) == (
+        f"{tmp_path / 'x' / 'case.toml'}: [[expect.module]] #2: key 'owner': "
+        "expected a non-empty string, got an integer 3"
+    )
 
 
 def test_the_same_wheel_listed_twice_is_allowed(tmp_path: Path) -> None:
@@ -272,9 +336,9 @@ def test_fragment_round_trips_through_the_parser(tmp_path: Path) -> None:
     support = [dataclasses.replace(pins[0], label="support google")]
     text = (
         'description = "round trip"\n\n'
-        + pin_fragment_toml(pins)
-        + "\n"
         + pin_fragment_toml(support, "support")
+        + "\n"
+        + pin_fragment_toml(pins)
     )
     case = load_case(write_case(tmp_path, "round-trip", text))
     assert list(case.wheels) == pins and list(case.support) == support
@@ -293,8 +357,16 @@ def test_discover_sorts_by_name_and_find_lists_known(tmp_path: Path) -> None:
         load_case(tmp_path / "not-a-case")
 
 
-def test_case_is_hashable_and_raw_read_only(tmp_path: Path) -> None:
+def test_case_is_frozen_hashable_and_raw_read_only(tmp_path: Path) -> None:
     case = load_case(write_case(tmp_path, "c", VALID))
     assert hash(case) == hash(load_case(tmp_path / "c"))
-    with pytest.raises(TypeError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        case.detects = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):  # kept only for bench's parse_spec, and read-only
         case.raw["description"] = "changed"  # type: ignore[index]
+
+
+def test_a_case_made_by_hand_expects_nothing() -> None:
+    blank = Case(name="v", path=Path("v"), description="venv check")
+    assert blank.pins == () and blank.for_engine("merge").expect == blank.expect
+    assert blank.accepted_refusal("uv-symlink") is None and blank.supports((3, 8, 0))

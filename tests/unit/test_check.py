@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness import check
+from harness.casefile import parse_case
 from harness.check import ConcreteModule, Distribution, Observation, RuntimeModule
 from harness.errors import CaseFileError
-from harness.expectations import parse_spec
 from harness.facts import facts_from_paths
 from harness.model import Collision, Plan
 from harness.ownership import Owner
@@ -59,8 +59,16 @@ def empty_plan(**kw) -> Plan:
     return Plan(**base)
 
 
+PIN = {
+    "name": "x",
+    "version": "1.0",
+    "files": [{"filename": "x-1.0-py3-none-any.whl", "sha256": "0" * 64, "size": 1}],
+}
+
+
 def spec(raw: dict):
-    return parse_spec(Path("cases/x/case.toml"), {"description": "x", **raw})
+    """The case these keys make (with one pin), as the case file parser reads it."""
+    return parse_case("x", Path("cases/x/case.toml"), {"description": "x", "wheels": [PIN], **raw})
 
 
 # --------------------------------------------------------------------------- A1
@@ -315,25 +323,31 @@ def test_expectations_module_owner_absent_metadata_collision():
 @pytest.mark.parametrize(
     ("raw", "key"),
     [
-        ({"detects": ["merge"]}, "detects"),
-        ({"python": "not a spec"}, "python"),
-        ({"expect": {"module": [{"name": "x", "explanation": "e"}]}}, "expect.module[0]"),
-        ({"expect": {"module": [{"name": "x", "owner": "a"}]}}, "expect.module[0].explanation"),
+        ({"detects": ["merge"]}, "top level: key 'detects': 'merge' is not a variant"),
+        ({"python": "not a spec"}, "top level: key 'python': not a version specifier set"),
+        (
+            {"expect": {"module": [{"name": "x", "explanation": "e"}]}},
+            "[[expect.module]] #1: needs exactly one of owner",
+        ),
+        (
+            {"expect": {"module": [{"name": "x", "owner": "a"}]}},
+            "[[expect.module]] #1: key 'explanation': expected a non-empty string, got nothing",
+        ),
         (
             {"expect": {"collision": [{"kind": "nope", "name": "x", "explanation": "e"}]}},
-            "expect.collision[0].kind",
+            "[[expect.collision]] #1: key 'kind': 'nope' is not one of",
         ),
         (
             {"premise": [{"wheel": "w", "fact": "colour", "contains": "x", "why": "y"}]},
-            "premise[0].fact",
+            "[[premise]] #1: key 'fact': 'colour' is not a wheel fact",
         ),
-        ({"surprise": 1}, "(top level)"),
+        ({"surprise": 1}, "top level: key 'surprise': unknown key"),
     ],
 )
 def test_spec_errors_name_the_file_and_key(raw, key):
     with pytest.raises(CaseFileError) as exc:
         spec(raw)
-    assert "cases/x/case.toml" in str(exc.value) and f"`{key}`" in str(exc.value)
+    assert str(exc.value).startswith(f"cases/x/case.toml: {key}"), str(exc.value)
 
 
 def test_namespace_owner_is_every_wheel_owning_files_beneath_a_location():
@@ -422,7 +436,9 @@ def test_prefix_file_and_console_script_expectations():
 
 
 def test_expectation_paths_may_not_escape():
-    with pytest.raises(CaseFileError, match=r"expect\.file"):
+    with pytest.raises(
+        CaseFileError, match=r"\[\[expect\.file\]\] #1: key 'path': expected a relative"
+    ):
         spec({"expect": {"file": [{"path": "../../share/x", "kind": "file", "explanation": "e"}]}})
 
 

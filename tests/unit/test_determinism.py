@@ -20,7 +20,6 @@ from harness import report, runner
 from harness.cases import load_case
 from harness.concrete import concrete_view
 from harness.engine.materialize import STATE_DIR
-from harness.expectations import parse_spec
 from harness.interpreters import resolve
 
 EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -119,10 +118,9 @@ def units(cases_dir: Path, names: list[str], keep: Path | None) -> list[runner.U
     made = []
     for name in names:
         case = load_case(cases_dir / name)
-        spec = parse_spec(case.path, case.raw)
         made.append(
             runner.Unit(
-                case, host, runner.engines_for(spec, "merge"), keep=str(keep) if keep else None
+                case, host, runner.engines_for(case, "merge"), keep=str(keep) if keep else None
             )
         )
     return made

@@ -16,10 +16,11 @@ import pytest
 from test_plan_resolver import GOOGLE, PROTOBUF
 from test_plan_support import synthetic, wheel
 
+from harness.casefile import parse_case
 from harness.engine import faults
 from harness.engine import plan as planner
 from harness.errors import HarnessError, PlanError
-from harness.expectations import LAYOUT_ENGINES, parse_spec
+from harness.expectations import LAYOUT_ENGINES
 from harness.model import Fallback
 from harness.runner import Result
 
@@ -208,16 +209,26 @@ def test_faults_are_layout_engines_and_detects_may_name_them() -> None:
             "refusal": [{"engine": "merge", "explanation": "e"}],
         },
     }
-    spec = parse_spec(Path("cases/x/case.toml"), raw)
+    case = read(raw)
     assert "fault:*" in LAYOUT_ENGINES
-    scoped = spec.for_engine("fault:merge-reversed")
+    scoped = case.for_engine("fault:merge-reversed").expect
     assert len(scoped.files) == 1 and len(scoped.fallbacks) == 1 and scoped.collisions == ()
-    assert spec.for_engine("uv-symlink").files == ()
-    assert spec.accepted_refusal("fault:merge-reversed") is not None
-    with pytest.raises(HarnessError, match="names no fault"):
-        parse_spec(Path("cases/x/case.toml"), {"description": "x", "detects": ["fault:nope"]})
+    assert case.for_engine("uv-symlink").expect.files == ()
+    assert case.accepted_refusal("fault:merge-reversed") is not None
+    with pytest.raises(HarnessError, match="top level: key 'detects': 'fault:nope' names no fault"):
+        read({"description": "x", "detects": ["fault:nope"]})
     with pytest.raises(HarnessError, match="fault:NAME"):
-        parse_spec(Path("cases/x/case.toml"), {"description": "x", "detects": ["merge"]})
+        read({"description": "x", "detects": ["merge"]})
+
+
+def read(raw: dict):
+    """The case `raw` makes, with one pin (the parser needs a [[wheels]] table)."""
+    pin = {
+        "name": "w",
+        "version": "1.0",
+        "files": [{"filename": "w-1.0-py3-none-any.whl", "sha256": "0" * 64, "size": 1}],
+    }
+    return parse_case("x", Path("cases/x/case.toml"), {"wheels": [pin], **raw})
 
 
 # --------------------------------------------------------------------------- the matrix

@@ -45,11 +45,14 @@ def test_synthetic_pin_is_deterministic_and_prepares_offline(tmp_path, monkeypat
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
-        ('files = { "x" = 1 }', "wheels[0].synthetic.files"),
-        ('colour = "red"\nfiles = { "x/__init__.py" = "" }', "wheels[0].synthetic"),
+        ('files = { "x" = 1 }', "[[wheels]] #1: [wheels.synthetic]: key 'files': expected"),
+        (
+            'colour = "red"\nfiles = { "x/__init__.py" = "" }',
+            "[[wheels]] #1: [wheels.synthetic]: key 'colour': unknown key",
+        ),
         (
             'files = { "x/__init__.py" = "" }\nentry_points = { console_scripts = "nope" }',
-            "wheels[0].synthetic.entry_points",
+            "[[wheels]] #1: [wheels.synthetic]: key 'entry_points': expected",
         ),
     ],
 )
@@ -73,3 +76,13 @@ def test_fetch_builds_synthetic_wheels_instead_of_asking_the_index(tmp_path, mon
     monkeypatch.setattr(cases, "default_cases_root", lambda: tmp_path)
     assert main(["fetch", "--python", sys.executable]) == 0, capsys.readouterr().err
     assert "1 cached" in capsys.readouterr().out
+
+
+def test_a_synthetic_wheel_pins_no_files(tmp_path):
+    text = (
+        'description = "d"\n[[wheels]]\nname = "g"\nversion = "1.0"\n'
+        f'files = [{{ filename = "g-1.0-py3-none-any.whl", sha256 = "{"a" * 64}", size = 1 }}]\n'
+        '[wheels.synthetic]\nfiles = { "g.py" = "" }\n'
+    )
+    with pytest.raises(CaseFileError, match=r"\[\[wheels\]\] #1: key 'files': a synthetic wheel"):
+        load_case(write(tmp_path, text))
