@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -158,6 +159,20 @@ def resolve_support(requirements: Sequence[str], interp: Interpreter) -> list[st
 # --------------------------------------------------------------------------- the draft
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What the pins did under merge, flat and whole-tree, reduced to the values a draft
+    records (read while the venvs exist: ownership is read from their files)."""
+
+    premises: tuple[tuple[str, str, str], ...]  # (wheel, fact, value) of the wheels under test
+    whole_tree_differs: bool  # whole-tree failed A1 or differed from flat where merge did not
+    collisions: tuple[tuple[str, str], ...]  # (kind, name) the merge plan recorded
+    fallbacks: tuple[str, ...]  # labels of wheels under test merge left on a fallback
+    modules: tuple[tuple[str, str | None], ...]  # (top-level, its runtime owner; None: absent)
+    metadata: tuple[tuple[str, str], ...]  # (distribution, version) found exactly once
+    flat_differences: tuple[str, ...]  # the shallowest names merge resolves unlike flat
+
+
 def draft_case(
     name: str,
     pins: Sequence[Pin],
@@ -166,45 +181,127 @@ def draft_case(
 ) -> str:
     """Run the pins under merge and flat on the first interpreter; return a draft case.toml.
 
-    The venvs live until the draft is written: ownership is read from their files as the
-    observations are used (harness.ownership), so they must outlive every use."""
+    The venvs live until what the draft records is read from them: ownership is read from
+    their files as the observations are used (harness.ownership)."""
     with tempfile.TemporaryDirectory(prefix="harness-new-case-") as tmp:
-        return _draft_case_in(Path(tmp), name, pins, support, interps)
+        seen = _observe(Path(tmp), name, pins, support, interps[0])
+    return render_draft(name, pins, support, interps, seen)
 
 
-def _draft_case_in(
-    tmp: Path,
-    name: str,
-    pins: Sequence[Pin],
-    support: Sequence[Pin],
-    interps: Sequence[Interpreter],
-) -> str:
+def _observe(
+    tmp: Path, name: str, pins: Sequence[Pin], support: Sequence[Pin], interp: Interpreter
+) -> Observed:
     from harness import check, runner, supply
-    from harness.casepins import pin_fragment_toml
     from harness.cases import Case
     from harness.engine.assemble import assemble
     from harness.observe import observe_venv, wheel_facts
 
-    interp = interps[0]
     prepared = supply.prepare([*support, *pins], interp)
     under_test = prepared[len(support) :]
-    spec = Case(name=name, path=Path(f"cases/{name}/case.toml"), description="draft")
+    blank = Case(name=name, path=Path(f"cases/{name}/case.toml"), description="draft")
     facts = wheel_facts(prepared, runner.extension_suffixes(interp))
     names = set().union(*facts.shipped.values())
     merge = assemble(prepared, interp, tmp / "merge", engine="merge", policy="ignore")
     flat = runner.build_flat(prepared, interp, tmp / "flat")
-    flat_obs = observe_venv(flat, facts, names, spec)
+    flat_obs = observe_venv(flat, facts, names, blank)
     names |= set(flat_obs.concrete)
-    obs = observe_venv(merge.venv.path, facts, names, spec)
+    obs = observe_venv(merge.venv.path, facts, names, blank)
     whole = assemble(prepared, interp, tmp / "whole-tree", engine="whole-tree", policy="ignore")
-    whole_obs = observe_venv(whole.venv.path, facts, names, spec)
-    plan = merge.plan
-
-    versions = sorted(
-        {".".join(map(str, i.version[:2])) for i in interps},
-        key=lambda v: tuple(map(int, v.split("."))),
+    whole_obs = observe_venv(whole.venv.path, facts, names, blank)
+    differing = _flat_differences(obs, flat_obs, names)
+    labels = {p.label for p in under_test}
+    return Observed(
+        premises=tuple(
+            sorted(
+                {
+                    (p.facts.name, fact, value)
+                    for p in under_test
+                    for fact in ("regular_top_levels", "namespace_top_levels", "native_roots")
+                    for value in getattr(p.facts, fact)
+                }
+            )
+        ),
+        whole_tree_differs=bool(
+            check.check_a1(whole_obs) or _flat_differences(whole_obs, flat_obs, names) - differing
+        ),
+        collisions=tuple((c.kind, c.name) for c in merge.plan.collisions),
+        fallbacks=tuple(fb.label for fb in merge.plan.fallbacks if fb.label in labels),
+        modules=tuple(_module_owners(obs, under_test)),
+        metadata=tuple(
+            (p.facts.name, copies[0].version)
+            for p in under_test
+            if len(copies := [d for d in obs.distributions if d.name == p.facts.name]) == 1
+        ),
+        flat_differences=tuple(sorted(_roots(differing))),
     )
-    out = [
+
+
+def _module_owners(obs, under_test) -> list[tuple[str, str | None]]:
+    """Each importable top-level of the wheels under test and the wheel runtime binds it to
+    (None: runtime does not find it). A name whose owner cannot be told is left out."""
+    found: list[tuple[str, str | None]] = []
+    tops = {
+        t.removesuffix(".py")
+        for p in under_test
+        for t in p.facts.top_levels
+        if re.fullmatch(r"[A-Za-z_]\w*", t.removesuffix(".py"))
+    }
+    for module in sorted(tops):
+        rt = obs.runtime.get(module)
+        if rt is None or rt.status != "found":
+            found.append((module, None))
+            continue
+        owners = [obs.owner_of(rt.origin)] if rt.origin else [obs.owner_of(x) for x in rt.locations]
+        labels = sorted({label for o in owners if o for label in o.labels})
+        if labels:
+            found.append((module, labels[-1]))
+    return found
+
+
+def render_draft(
+    name: str,
+    pins: Sequence[Pin],
+    support: Sequence[Pin],
+    interps: Sequence[Interpreter],
+    seen: Observed,
+) -> str:
+    """The draft's text, in a case file's reading order (harness.caseorder): description and
+    top keys, premises, expectations, then the pins."""
+    from harness.casepins import pin_fragment_toml
+
+    blocks = [_preamble(name, pins, interps, seen.whole_tree_differs)]
+    blocks += [
+        _table("[[premise]]", wheel=wheel, fact=fact, contains=value, why=DRAFT)
+        for wheel, fact, value in seen.premises
+    ]
+    blocks += [
+        _table("[[expect.collision]]", kind=kind, name=n, explanation=DRAFT)
+        for kind, n in seen.collisions
+    ]
+    blocks += [_table("[[expect.fallback]]", wheel=w, explanation=DRAFT) for w in seen.fallbacks]
+    blocks += [
+        _table("[[expect.module]]", name=m, absent=True, explanation=DRAFT)
+        if owner is None
+        else _table("[[expect.module]]", name=m, owner=owner, explanation=DRAFT)
+        for m, owner in seen.modules
+    ]
+    blocks += [
+        _table("[[expect.metadata]]", name=n, version=v, explanation=DRAFT)
+        for n, v in seen.metadata
+    ]
+    blocks += [
+        _table("[[expect.flat_difference]]", module=m, explanation=DRAFT)
+        for m in seen.flat_differences
+    ]
+    if support:
+        blocks.append(pin_fragment_toml(support, "support"))
+    blocks.append(pin_fragment_toml(pins, "wheels"))
+    return "\n".join(b.rstrip("\n") + "\n" for b in blocks)
+
+
+def _preamble(name: str, pins: Sequence[Pin], interps: Sequence[Interpreter], detects: bool) -> str:
+    versions = sorted({i.version[:2] for i in interps})
+    lines = [
         f"# Draft written by `harness new-case {name}`. Review every expectation, replace each",
         "# DRAFT explanation with the reason from the import system, delete what the case should",
         "# not pin down, then set reviewed = true. The runner refuses the case until then.",
@@ -212,98 +309,21 @@ def _draft_case_in(
         f"{', '.join(f'{p.name} {p.version}' for p in pins)}: DRAFT, describe the collision shape and why it matters.",
         '"""',
         "reviewed = false",
-        f'python = ">={versions[0]}"',
+        f'python = ">={versions[0][0]}.{versions[0][1]}"',
     ]
-    differing = _flat_differences(obs, flat_obs, names)
-    if check.check_a1(whole_obs) or _flat_differences(whole_obs, flat_obs, names) - differing:
-        out.append(
+    if detects:
+        lines.append(
             'detects = ["whole-tree"]  # DRAFT: the whole-tree engine disagreed here; explain why'
         )
-    out.append("")
-    if support:
-        out.append(pin_fragment_toml(support, "support"))
-    out.append(pin_fragment_toml(pins, "wheels"))
+    return "\n".join(lines) + "\n"
 
-    premises = sorted(
-        {
-            (p.facts.name, fact, value)
-            for p in under_test
-            for fact in ("regular_top_levels", "namespace_top_levels", "native_roots")
-            for value in getattr(p.facts, fact)
-        }
-    )
-    for wheel, fact, value in premises:
-        out += [
-            "[[premise]]",
-            f"wheel = {_toml(wheel)}",
-            f'fact = "{fact}"',
-            f"contains = {_toml(value)}",
-            f"why = {_toml(DRAFT)}",
-            "",
-        ]
-    for c in plan.collisions:
-        out += [
-            "[[expect.collision]]",
-            f"kind = {_toml(c.kind)}",
-            f"name = {_toml(c.name)}",
-            f"explanation = {_toml(DRAFT)}",
-            "",
-        ]
-    for fb in plan.fallbacks:
-        if fb.label in {p.label for p in under_test}:
-            out += [
-                "[[expect.fallback]]",
-                f"wheel = {_toml(fb.label)}",
-                f"explanation = {_toml(DRAFT)}",
-                "",
-            ]
-    for top in sorted(
-        {
-            t
-            for p in under_test
-            for t in p.facts.top_levels
-            if re.fullmatch(r"[A-Za-z_]\w*", t.removesuffix(".py"))
-        }
-    ):
-        module = top.removesuffix(".py")
-        rt = obs.runtime.get(module)
-        if rt is None or rt.status != "found":
-            out += [
-                "[[expect.module]]",
-                f"name = {_toml(module)}",
-                "absent = true",
-                f"explanation = {_toml(DRAFT)}",
-                "",
-            ]
-            continue
-        owners = [obs.owner_of(rt.origin)] if rt.origin else [obs.owner_of(x) for x in rt.locations]
-        labels = sorted({label for o in owners if o for label in o.labels})
-        if labels:
-            out += [
-                "[[expect.module]]",
-                f"name = {_toml(module)}",
-                f"owner = {_toml(labels[-1])}",
-                f"explanation = {_toml(DRAFT)}",
-                "",
-            ]
-    for p in under_test:
-        copies = [d for d in obs.distributions if d.name == p.facts.name]
-        if len(copies) == 1:
-            out += [
-                "[[expect.metadata]]",
-                f"name = {_toml(p.facts.name)}",
-                f"version = {_toml(copies[0].version)}",
-                f"explanation = {_toml(DRAFT)}",
-                "",
-            ]
-    for module in sorted(_roots(differing)):
-        out += [
-            "[[expect.flat_difference]]",
-            f"module = {_toml(module)}",
-            f"explanation = {_toml(DRAFT)}",
-            "",
-        ]
-    return "\n".join(out).rstrip() + "\n"
+
+def _table(header: str, **keys: str | bool) -> str:
+    """One TOML table: the header, then `key = value` lines (strings quoted, booleans bare)."""
+    lines = [header]
+    for key, value in keys.items():
+        lines.append(f"{key} = {'true' if value is True else _toml(str(value))}")
+    return "\n".join(lines) + "\n"
 
 
 def _flat_differences(obs, flat_obs, names) -> set[str]:
