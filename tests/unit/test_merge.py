@@ -402,7 +402,7 @@ def test_union_last_wins_and_conflicts_iff_contents_differ(
             (Path(current) / name).chmod(0o755)
 
 
-# --------------------------------------------------------------------------- the policy (§6.3)
+# ------------------------------------------------ the policy (engine-contract.md §6.3)
 
 
 @pytest.mark.parametrize("policy", ["error", "warning", "ignore"])
