@@ -10,8 +10,8 @@ the corpus, so the corpus, not the engine's unit tests, is what must catch the b
 A deviation is one of (see `Fault`):
 
 - `swaps`: one named function of the planner (`harness.engine.plan`) is replaced, for the
-  duration of one planning call, by a wrapper around the original. The planner's own code is
-  untouched: the bug is the replacement, written out here;
+  duration of one planning call, by a wrapper around the original, in every planner module that
+  binds it. The planner's own code is untouched: the bug is the replacement, written out here;
 - `facts`: the planner is shown different wheel facts (what the engine fails to see);
 - `plan`: the planner's result is transformed before it is written;
 - `venv`: the written venv is changed afterwards (what a buggy materializer or merge would have
@@ -97,21 +97,29 @@ _SWAP_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _swapped(swaps: Mapping[str, Callable[[Callable], Callable]]) -> Iterator[None]:
-    """Replace planner functions by name for one planning call, then put the originals back."""
+    """Replace planner functions by name for one planning call, then put the originals back.
+
+    The planner is several modules (`harness.engine.plan` and its `STEP_MODULES`); a function is
+    replaced in each module that binds it, so every caller sees the wrapper.
+    """
     if not swaps:
         yield
         return
+    modules = (planner, *planner.STEP_MODULES)
     with _SWAP_LOCK:
-        originals = {}
-        for name, wrap in swaps.items():
-            original = getattr(planner, name)  # AttributeError: the planner renamed it
-            originals[name] = original
-            setattr(planner, name, wrap(original))
+        patched: list[tuple[object, str, Callable]] = []
         try:
+            for name, wrap in swaps.items():
+                original = getattr(planner, name)  # AttributeError: the planner renamed it
+                replacement = wrap(original)
+                for module in modules:
+                    if getattr(module, name, None) is original:
+                        patched.append((module, name, original))
+                        setattr(module, name, replacement)
             yield
         finally:
-            for name, original in originals.items():
-                setattr(planner, name, original)
+            for module, name, original in reversed(patched):
+                setattr(module, name, original)
 
 
 def _graft_wins_native(original: Callable) -> Callable:

@@ -1,5 +1,5 @@
 """The decision vocabulary: one table of rule ids and outcomes, the docs rendered from it, and a
-planner that uses nothing else.
+planner that uses nothing else and touches no file system.
 
 `harness.engine.rules.Rule` is the one list of rule ids (with group, section, outcomes and
 meaning) and `harness.model.Outcome` the one list of outcomes. engine-contract.md §3.11 holds a
@@ -9,6 +9,7 @@ planner's decisions over the synthetic shapes drift from the table.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 from pathlib import Path
@@ -32,6 +33,7 @@ from harness.model import Decision, Outcome, WheelFacts, plan_from_plain, to_pla
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "docs" / "engine-contract.md"
+ENGINE = ROOT / "harness" / "engine"
 
 
 def test_the_contract_block_is_rendered_from_the_table() -> None:
@@ -109,3 +111,38 @@ def test_decisions_made_by_hand_still_compare_by_their_strings() -> None:
     typed = Decision("x", Rule.SINGLE_CLAIMANT, ("a",), Outcome.PROJECT, "a")
     assert typed == Decision("x", "single-claimant", ("a",), "project", "a")
     assert hash(typed) == hash(Decision("x", "single-claimant", ("a",), "project", "a"))
+
+
+# --------------------------------------------------------------------------- the planner's shape
+
+PLANNER_FILES = ("plan.py", "plan_*.py", "rules.py", "policy.py")
+FORBIDDEN_IMPORTS = {"os", "pathlib", "shutil", "io", "tempfile", "subprocess", "glob"}
+
+
+def _planner_files() -> list[Path]:
+    return sorted({p for pattern in PLANNER_FILES for p in ENGINE.glob(pattern)})
+
+
+def test_the_planner_is_pure() -> None:
+    # why: the planner is a function of the wheel facts (architecture: "the planner never
+    # touches the file system"); no module of it imports a file-system module or calls open().
+    for path in _planner_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                names = {(node.module or "").split(".")[0]}
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "open", f"{path.name}:{node.lineno} calls open()"
+                continue
+            else:
+                continue
+            assert not names & FORBIDDEN_IMPORTS, f"{path.name}:{node.lineno} imports {names}"
+
+
+def test_every_step_module_is_patched_by_fault_swaps() -> None:
+    # why: a fault swaps a planner function in every module that binds it; a step module left
+    # out of STEP_MODULES would keep calling the original and the fault would silently vanish.
+    steps = {p.stem for p in ENGINE.glob("plan_*.py")}
+    assert {m.__name__.rsplit(".", 1)[1] for m in planner.STEP_MODULES} == steps
