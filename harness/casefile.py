@@ -8,7 +8,6 @@ tables, then the pins (`harness.casepins`). Every error has the one format of
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +82,6 @@ def parse_case(name: str, path: Path, document: Mapping[str, Any]) -> Case:
         expect=expect,
         support=support,
         wheels=wheels,
-        raw=types.MappingProxyType(dict(document)),
     )
 
 

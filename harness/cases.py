@@ -12,10 +12,9 @@ and loads them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.config import PROJECT_ROOT
 from harness.errors import CaseFileError
@@ -54,9 +53,6 @@ class Case:
     expect: Expectations = field(default_factory=Expectations)
     support: tuple[Pin, ...] = ()  # [[support]]: what a real import needs
     wheels: tuple[Pin, ...] = ()  # [[wheels]]: the wheels under test
-    # The parsed document, kept only for harness.bench's `parse_spec(case.path, case.raw)`
-    # until those call sites read this object's fields (harness.expectations.parse_spec).
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def directory(self) -> Path:

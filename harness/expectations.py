@@ -37,15 +37,13 @@ fault (`fault:console-first-wins`) or all of them (`fault:*`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.model import ENGINES, FAULT_PREFIX, WheelFacts, is_fault
 
 if TYPE_CHECKING:
-    from harness.cases import Case
+    pass
 
 PREMISE_FACTS = (
     "top_levels",
@@ -246,18 +244,6 @@ class Expectations:
         return next((d for d in self.flat_differences if d.covers(name)), None)
 
 
-def parse_spec(path: Path, raw: Mapping[str, Any]) -> Case:
-    """The `Case` an already parsed `case.toml` document makes (`path` names the file).
-
-    Remains only for `harness.bench` and `harness.commands.bench`, which still call
-    `parse_spec(case.path, case.raw)`; once those call sites read the `Case` they already
-    hold, this function and `Case.raw` go. Everything else reads `harness.cases.load_case`.
-    """
-    from harness.casefile import parse_case
-
-    return parse_case(path.parent.name, path, raw)
-
-
 __all__ = [
     "LAYOUT_ENGINES",
     "PREMISE_FACTS",
@@ -273,5 +259,4 @@ __all__ = [
     "Premise",
     "RefusalExpectation",
     "in_scope",
-    "parse_spec",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.bench.assembly import Variant, assembly_variants, measure_assembly
 from harness.bench.processes import clean_env
@@ -21,6 +22,9 @@ from harness.bench.startup import (
 from harness.bench.stats import Stats
 from harness.bench.users import RunAs, hand_over_all
 from harness.model import Interpreter, PreparedWheel
+
+if TYPE_CHECKING:
+    from harness.cases import Case
 
 FLAT = "flat (oracle, the limit)"
 
@@ -66,7 +70,7 @@ class RuntimeNumbers:
 
 
 def bench_case(
-    case: object,
+    case: Case,
     interp: Interpreter,
     workdir: Path,
     *,
@@ -81,14 +85,12 @@ def bench_case(
     """Assembly, startup and sys.path numbers for one case on one interpreter; with `user`,
     the venvs are handed to that user and the startup and sys.path runs execute as it."""
     from harness import supply
-    from harness.expectations import parse_spec
     from harness.runtime import probe_environment
 
-    spec = parse_spec(case.path, case.raw)  # type: ignore[attr-defined]
-    name = case.name  # type: ignore[attr-defined]
-    pins = [*case.support, *case.wheels]  # type: ignore[attr-defined]
+    name = case.name
+    pins = [*case.support, *case.wheels]
     prepared = supply.prepare(pins, interp)  # untimed: fetch, verify, unpack (warm caches)
-    support_labels = {label for label, _ in supply.choose(case.support, interp)}  # type: ignore[attr-defined]
+    support_labels = {label for label, _ in supply.choose(case.support, interp)}
     version = ".".join(map(str, interp.version))
     uv_cache = workdir / "uv-cache"
     variants = assembly_variants(name, prepared, interp, uv_cache, with_pip=with_pip)
@@ -101,9 +103,9 @@ def bench_case(
     runtime = RuntimeNumbers()
     if only & {"startup", "syspath"}:
         venvs = build_venvs(prepared, interp, variants, workdir / "venvs")
-        env = clean_env(probe_environment(dict(spec.env)))
+        env = clean_env(probe_environment(dict(case.env)))
         tested = [p for p in prepared if p.label not in support_labels]
-        modules = list(spec.imports) or sorted(
+        modules = list(case.imports) or sorted(
             {n for p in tested for n in importable_names(p.facts)}
         )
         runtime = measure_runtime(

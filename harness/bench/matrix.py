@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from harness.bench.stats import Stats
 from harness.model import Interpreter
 
+if TYPE_CHECKING:
+    from harness.cases import Case
+
 
 def bench_matrix(
-    cases: Sequence[object], interpreters: Sequence[Interpreter], jobs: int, runs: int = 1
+    cases: Sequence[Case], interpreters: Sequence[Interpreter], jobs: int, runs: int = 1
 ) -> dict[str, object]:
     """Wall time of the whole corpus × interpreters through `runner.run_units`, warm."""
     from harness import runner, supply
-    from harness.expectations import parse_spec
 
     units = []
     for case in cases:
-        spec = parse_spec(case.path, case.raw)  # type: ignore[attr-defined]
         for interp in interpreters:
-            units.append(runner.Unit(case, interp, runner.engines_for(spec, "merge")))  # type: ignore[arg-type]
-            if spec.supports(interp.version):
-                supply.prepare([*case.support, *case.wheels], interp)  # type: ignore[attr-defined]
+            units.append(runner.Unit(case, interp, runner.engines_for(case, "merge")))
+            if case.supports(interp.version):
+                supply.prepare([*case.support, *case.wheels], interp)
     samples = []
     statuses: dict[str, int] = {}
     for _ in range(runs):

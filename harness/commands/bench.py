@@ -339,15 +339,12 @@ def _finish(session: Session) -> int:
 def _measure_all(session: Session) -> None:
     """Per-case measures (case × interpreter), then scaling, then the matrix, each attempted
     on its own so one failure leaves the others' numbers."""
-    from harness.expectations import parse_spec
-
     plan = session.plan
     if plan.wants("assembly", "startup", "syspath"):
         for case in plan.cases:
-            spec = parse_spec(case.path, case.raw)
             for interp in plan.interpreters:
-                if not spec.supports(interp.version):
-                    _log(f"{case.name}: skipping Python {interp.short_version} ({spec.python})")
+                if not case.supports(interp.version):
+                    _log(f"{case.name}: skipping Python {interp.short_version} ({case.python})")
                     continue
                 session.attempt(
                     f"{case.name} {interp.short_version}",

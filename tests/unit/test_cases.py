@@ -357,13 +357,11 @@ def test_discover_sorts_by_name_and_find_lists_known(tmp_path: Path) -> None:
         load_case(tmp_path / "not-a-case")
 
 
-def test_case_is_frozen_hashable_and_raw_read_only(tmp_path: Path) -> None:
+def test_case_is_frozen_and_hashable(tmp_path: Path) -> None:
     case = load_case(write_case(tmp_path, "c", VALID))
     assert hash(case) == hash(load_case(tmp_path / "c"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         case.detects = ()  # type: ignore[misc]
-    with pytest.raises(TypeError):  # kept only for bench's parse_spec, and read-only
-        case.raw["description"] = "changed"  # type: ignore[index]
 
 
 def test_a_case_made_by_hand_expects_nothing() -> None:
