@@ -151,6 +151,16 @@ def is_fault(engine: str) -> bool:
 
 POLICIES = ("error", "warning", "ignore")
 
+# `<venv>/.harness/`: the plan and manifest a later `harness check VENV` reads (`harness.venvs`).
+STATE_DIR = ".harness"
+
+# The prefix roots the venv owns (engine-contract.md §2.6): what virtualenv writes there (its
+# empty `include/` aside, which a data file may replace) and the harness state. The planner
+# refuses a data file at or below one of them (`data-reserved`); the materializer only asserts
+# it never gets one.
+RESERVED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg", "CACHEDIR.TAG", STATE_DIR)
+
+
 COLLISION_KINDS = (
     "top-level",
     "namespace entry",
@@ -293,6 +303,8 @@ __all__ = [
     "ENGINES",
     "FAULT_PREFIX",
     "POLICIES",
+    "RESERVED_PREFIX_ROOTS",
+    "STATE_DIR",
     "Collision",
     "ConsoleScript",
     "Decision",

@@ -25,11 +25,7 @@ import threading
 from pathlib import Path
 
 from harness.errors import MaterializeError
-from harness.model import Interpreter
-
-# `<venv>/.harness/`: the plan and manifest a later `harness check VENV` reads. Wheels may not
-# write there.
-STATE_DIR = ".harness"
+from harness.model import STATE_DIR, Interpreter  # STATE_DIR: `<venv>/.harness/`, venv-owned
 
 _VIRTUALENV_LOCK = threading.Lock()
 

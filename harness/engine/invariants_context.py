@@ -22,8 +22,8 @@ Enforcer = Callable[[Plan, str], list[str]]
 
 _NATIVE_RULES = ("native-span-last-regular", "native-last-regular")
 
-# The prefix roots the venv owns.
-VENV_OWNED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg")
+# The prefix roots the venv owns: virtualenv's, and the harness state directory.
+VENV_OWNED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg", "CACHEDIR.TAG", ".harness")
 
 
 def ancestors(path: str) -> list[str]:

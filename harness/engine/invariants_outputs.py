@@ -74,7 +74,8 @@ def _check_no_nested_outputs(ctx: _Context) -> list[str]:
 
 
 def _check_reserved_prefix(ctx: _Context) -> list[str]:
-    """Item 4: no data projection under `bin`, `lib` or `pyvenv.cfg`."""
+    """Item 4: no data projection under a prefix root the venv owns (`bin`, `lib`,
+    `pyvenv.cfg`, `CACHEDIR.TAG`, `.harness`)."""
     return [
         f"[reserved-prefix] data path `{path}` is projected into the venv-owned "
         f"`{path.split('/', 1)[0]}`"

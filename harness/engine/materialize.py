@@ -1,6 +1,8 @@
 """Write a `Plan` as a real venv (engine-contract.md §2).
 
-The materializer decides nothing: every path it writes is in the plan. It creates the venv with
+The materializer decides nothing: every path it writes is in the plan, which has already
+refused the data files the venv owns (under `bin`, `lib`, `pyvenv.cfg`, `CACHEDIR.TAG` or
+`.harness`); one it finds anyway is an error, never a choice. It creates the venv with
 virtualenv for the target interpreter, then writes, inside site-packages, relative symlinks for
 projections (with real parent directories without `__init__.py`), physically merged directories
 (`harness.engine.merge`) and the engine `.pth` file; under the prefix, `bin/` console script
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from harness.bytecode import TreeBytecode, compile_trees
 from harness.errors import MaterializeError
-from harness.model import Fallback, InstallTree, Interpreter, Plan, to_plain
+from harness.model import RESERVED_PREFIX_ROOTS, Fallback, InstallTree, Interpreter, Plan, to_plain
 from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
 from harness.wheel import site_files
 
@@ -43,9 +45,6 @@ if TYPE_CHECKING:
 
 ENGINE_PTH = "_harness_engine.pth"
 MANIFEST_FORMAT = 1
-
-# The venv owns these prefix roots; data files may not land there (engine-contract.md §2.6).
-RESERVED_PREFIX_ROOTS = frozenset({"bin", "lib", "pyvenv.cfg", STATE_DIR})
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -358,7 +357,7 @@ def _write_layout(
 
     for path, label in plan.data_projections:
         parts = _check_rel(path, "data file")
-        if parts[0] in RESERVED_PREFIX_ROOTS:
+        if parts[0] in RESERVED_PREFIX_ROOTS:  # the plan refuses these (data-reserved)
             raise MaterializeError(
                 f"data file `{path}` of {label} lies under `{parts[0]}`, which the venv owns; "
                 f"the planner must not project it (engine-contract.md §2.6)"

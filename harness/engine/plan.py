@@ -33,11 +33,7 @@ from harness.engine import (
     plan_state,
     plan_toplevels,
 )
-from harness.engine.plan_data import (
-    RESERVED_DATA_ROOTS,
-    _resolve_data_files,
-    _validate_data_files,
-)
+from harness.engine.plan_data import _resolve_data_files, _validate_data_files
 from harness.engine.plan_metadata import (
     _dist_info_of,
     _duplicate_metadata_losers,
@@ -68,12 +64,16 @@ from harness.engine.rules import DECISION_GROUPS, RULE_GROUPS, Rule
 from harness.errors import HarnessError
 from harness.model import (
     ENGINES,
+    RESERVED_PREFIX_ROOTS,
     Decision,
     Fallback,
     Outcome,
     Plan,
     WheelFacts,
 )
+
+# The prefix roots the venv owns, by their former planner name (one tuple: harness.model).
+RESERVED_DATA_ROOTS = RESERVED_PREFIX_ROOTS
 
 _GROUP_RANK = {group: rank for rank, group in enumerate(DECISION_GROUPS)}
 

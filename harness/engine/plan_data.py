@@ -1,10 +1,11 @@
 """Data files under the venv prefix (engine-contract.md §3.9): PEP 427 `.data/data`.
 
 Per data path, the distinct claimants in wheel order: a path below a prefix root the venv owns
-(`RESERVED_DATA_ROOTS`) is refused (`data-reserved`); otherwise the last claimant wins
-(`data-last-wins`); a path below another kept path is dropped (`data-nested`); the kept paths
-collapse to the shallowest directories one wheel owns (`data-collapse`). Malformed paths are a
-hard error (§4.4), checked first, for every engine.
+(`harness.model.RESERVED_PREFIX_ROOTS`: virtualenv's `bin`, `lib`, `pyvenv.cfg` and
+`CACHEDIR.TAG`, and the harness state `.harness`) is refused (`data-reserved`); otherwise the last claimant wins (`data-last-wins`); a
+path below another kept path is dropped (`data-nested`); the kept paths collapse to the
+shallowest directories one wheel owns (`data-collapse`). Malformed paths are a hard error
+(§4.4), checked first, for every engine.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from __future__ import annotations
 from harness.engine.plan_state import _distinct, _State, ancestors, shallowest
 from harness.engine.rules import Rule
 from harness.errors import PlanError
-from harness.model import Outcome, WheelFacts
-
-# Prefix roots the venv owns: a wheel's `.data/data` file there would overwrite the venv itself.
-RESERVED_DATA_ROOTS = ("bin", "lib", "pyvenv.cfg")
+from harness.model import RESERVED_PREFIX_ROOTS, Outcome, WheelFacts
 
 
 def _validate_data_files(facts: WheelFacts) -> None:
@@ -52,7 +50,7 @@ def _data_owners(state: _State) -> tuple[dict[str, str], dict[str, list[str]]]:
     for path, labels in claimants.items():
         chain = _distinct(labels)
         root = path.split("/", 1)[0]
-        if root in RESERVED_DATA_ROOTS:
+        if root in RESERVED_PREFIX_ROOTS:
             names = ", ".join(chain)
             state.collide(
                 "data file",

@@ -218,3 +218,24 @@ def test_duplicate_metadata_zero_one_and_many_copies_on_fallback(env, host):
     wheels = [_shared_file_wheel(env, tag) for tag in ("1a", "1b", "1c")]
     with pytest.raises(PlanError, match="dupdist"):
         build(env / "many", host, wheels)
+
+
+def test_what_the_venv_owns_is_refused_by_the_plan_not_the_materializer(env, host):
+    # why: a wheel shipping `.data/data/.harness/x` (and `CACHEDIR.TAG`, which virtualenv
+    # writes) reaches the materializer only as refusals the plan made (data-reserved): the venv
+    # is written, its state untouched, the wheel's other data files in place.
+    sneaky = write_wheel(
+        env / "w",
+        "sneaky",
+        "1.0",
+        {"sneaky.py": "def main():\n    return 0\n"},
+        data={"data": {".harness/x": "boom", "CACHEDIR.TAG": "mine", "share/sneaky/ok.txt": "ok"}},
+    )
+    asm = build(env, host, [sneaky])
+    refused = {(d.rule, d.path) for d in asm.plan.decisions if d.outcome == "refuse"}
+    assert refused == {("data-reserved", ".harness/x"), ("data-reserved", "CACHEDIR.TAG")}
+    venv = asm.venv.path
+    assert not (venv / ".harness" / "x").exists()
+    assert (venv / ".harness" / "plan.json").read_text() == asm.plan.to_json()
+    assert (venv / "CACHEDIR.TAG").read_text() != "mine"
+    assert (venv / "share" / "sneaky" / "ok.txt").read_text() == "ok"

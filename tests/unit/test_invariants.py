@@ -18,7 +18,7 @@ from test_plan_support import synthetic, wheel
 from harness.engine.invariants import check_plan_invariants
 from harness.engine.plan import enforce_policy, plan
 from harness.errors import PolicyError
-from harness.model import Decision, Fallback, MergeGroup, Outcome, Plan
+from harness.model import RESERVED_PREFIX_ROOTS, Decision, Fallback, MergeGroup, Outcome, Plan
 
 BASE = [
     synthetic("first", "ordinary"),
@@ -152,6 +152,12 @@ def test_no_nested_outputs_catches_nested_data_paths(base: Plan) -> None:
 
 def test_reserved_prefix_catches_a_data_path_in_bin(base: Plan) -> None:
     data = _with(base.data_projections, **{"bin/python": "data_a"})
+    _broken(base, "reserved-prefix", data_projections=data)
+
+
+def test_reserved_prefix_catches_a_data_path_in_the_harness_state(base: Plan) -> None:
+    # why: `.harness/` holds the plan and manifest `harness check VENV` reads back.
+    data = _with(base.data_projections, **{".harness/plan.json": "data_a"})
     _broken(base, "reserved-prefix", data_projections=data)
 
 
@@ -383,6 +389,7 @@ def test_the_checker_derives_its_helpers_itself() -> None:
     assert invariants.ancestors is not planner.ancestors
     assert invariants.distribution_key is not planner.distribution_key
     assert invariants.VENV_OWNED_PREFIX_ROOTS is not planner.RESERVED_DATA_ROOTS
+    assert set(invariants.VENV_OWNED_PREFIX_ROOTS) == set(RESERVED_PREFIX_ROOTS)  # agree, apart
     assert invariants.ancestors("a/b/c.py") == ["a", "a/b"]
     for name in ("Foo_Bar-1.0.dist-info", "inquirerpy-0.3.4.dist-info", "odd.dist-info"):
         assert invariants.distribution_key(name) == split_dist_info(name)[0]

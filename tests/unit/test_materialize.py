@@ -334,11 +334,26 @@ def test_data_projection_lives_under_sys_prefix(tmp_path: Path) -> None:
     assert result == ["data!", "cfg"]
 
 
-def test_reserved_data_root_is_refused(tmp_path: Path) -> None:
-    f = make_tree(tmp_path / "trees/F", {"fpkg.py": ""}, data={"bin/tool": "x"})
-    plan = make_plan(wheels=("F",), data_projections=[("bin/tool", "F")])
+@pytest.mark.parametrize("path", ["bin/tool", ".harness/x"])
+def test_reserved_data_root_is_refused(tmp_path: Path, path: str) -> None:
+    # why: the planner refuses these (data-reserved); a hand-made plan that holds one anyway is
+    # an error here, never written over the venv or its state.
+    f = make_tree(tmp_path / "trees/F", {"fpkg.py": ""}, data={path: "x"})
+    plan = make_plan(wheels=("F",), data_projections=[(path, "F")])
     with pytest.raises(MaterializeError, match="venv owns"):
         materialize(plan, {"F": f}, HOST, tmp_path / "v")
+
+
+def test_reserved_prefix_roots_are_one_definition() -> None:
+    # why: the planner refuses and the materializer asserts the same tuple (and the harness
+    # state directory is one of them).
+    from harness.engine import materialize as materializer
+    from harness.engine import plan as planner
+    from harness.model import RESERVED_PREFIX_ROOTS, STATE_DIR
+
+    assert materializer.RESERVED_PREFIX_ROOTS is RESERVED_PREFIX_ROOTS
+    assert planner.RESERVED_DATA_ROOTS is RESERVED_PREFIX_ROOTS
+    assert materializer.STATE_DIR == STATE_DIR and STATE_DIR in RESERVED_PREFIX_ROOTS
 
 
 # --------------------------------------------------------------------------- out directory

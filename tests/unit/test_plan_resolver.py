@@ -162,6 +162,31 @@ def test_data_file_reserved_paths() -> None:
     assert "owns `bin`" in acli.message
 
 
+def test_data_file_under_the_harness_state_is_refused() -> None:
+    # why: `.harness/` holds the plan and manifest of the venv, and virtualenv writes
+    # `CACHEDIR.TAG`: a wheel's data file there is refused by the plan (one collision naming the
+    # venv), so materializing never meets it.
+    data = [".harness/x", ".harness/plan.json", "CACHEDIR.TAG", "etc/a.cfg"]
+    wheels = [wheel("a", ["a_mod.py"], data=data)]
+    result = assert_plan(
+        wheels,
+        {
+            "projections": {"a_mod.py": "a", dist("a"): "a"},
+            "metadata": {"a": "a"},
+            "data": {"etc": "a"},
+            "collisions": [
+                (DF, ".harness/plan.json", "a", VENV),
+                (DF, ".harness/x", "a", VENV),
+                (DF, "CACHEDIR.TAG", "a", VENV),
+            ],
+            "rules": {".harness/x": "data-reserved", "CACHEDIR.TAG": "data-reserved"},
+        },
+    )
+    refused = [d for d in result.decisions if d.rule == "data-reserved"]
+    assert {d.outcome for d in refused} == {"refuse"} and {d.winner for d in refused} == {None}
+    assert "owns `.harness`" in result.collisions[0].message
+
+
 def test_data_file_nesting() -> None:
     # why: a's file `share/thing` is b's directory: the shallower path binds first, the nested
     # one is dropped with its own collision; `share/other.txt` from b is kept.
