@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -150,7 +150,10 @@ class Observation:
     imported: Mapping[str, RuntimeModule]  # import mode, for the names a case marks
     sys_path: tuple[str, ...]  # realpaths of existing entries, in order
     distributions: tuple[Distribution, ...]
-    owner_of: Callable[[str | None], Owner | None]  # by RECORD content (harness.ownership)
+    # who owns each path the checks ask about, by RECORD content (harness.ownership), decided
+    # while observing so that judging reads no file: every concrete and runtime path, each
+    # dist-info's WHEEL, each script's reached code, each expected file's realpath
+    owners: Mapping[str, Owner | None]
     fallback_roots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry -> labels
     symlink_counts: Mapping[str, int] = field(default_factory=dict)  # dir -> symlinks under it
     file_kinds: Mapping[str, str | None] = field(default_factory=dict)  # dir/file/symlink/None
@@ -161,6 +164,19 @@ class Observation:
     script_runs: Mapping[str, ScriptRun] = field(default_factory=dict)  # every script in bin/
     bytecode: tuple[CachedBytecode, ...] = ()  # in real directories of site-packages
     shared_paths: tuple[SharedPath, ...] = ()  # conflicts a merge resolved on disk
+    file_realpaths: Mapping[str, str] = field(default_factory=dict)  # expected file -> realpath
+
+    def owner_of(self, real: str | None) -> Owner | None:
+        """The owner observing recorded for `real`; a path it did not record is a bug in
+        observing (judging never reads the disk to make up for it)."""
+        if real is None:
+            return None
+        try:
+            return self.owners[real]
+        except KeyError:
+            raise LookupError(
+                f"judging asked who owns {real}, which observing did not record"
+            ) from None
 
 
 # --------------------------------------------------------------------------- module names
@@ -744,7 +760,7 @@ def check_expectations(
             )
 
     for f in case.expect.files:
-        real = _realpath_in(obs, f.path)
+        real = obs.file_realpaths[f.path]
         owner = obs.owner_of(real)
         kind = obs.file_kinds.get(f.path)
         findings += _file_findings(
@@ -855,10 +871,6 @@ def _file_findings(rule, where, f, kind, owner, real, facts_by_label) -> list[Fi
             )
         )
     return found
-
-
-def _realpath_in(obs: Observation, path: str) -> str:
-    return os.path.realpath(os.path.join(obs.site_packages, path))
 
 
 def static_blind_spots(obs: Observation, names: Iterable[str]) -> list[str]:

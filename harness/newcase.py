@@ -191,23 +191,18 @@ def draft_case(
 def _observe(
     tmp: Path, name: str, pins: Sequence[Pin], support: Sequence[Pin], interp: Interpreter
 ) -> Observed:
-    from harness import check, runner, supply
-    from harness.cases import Case
+    from harness import check, supply
     from harness.engine.assemble import assemble
-    from harness.observe import observe_venv, wheel_facts
+    from harness.pipeline import observe_and_judge, reference
 
     prepared = supply.prepare([*support, *pins], interp)
     under_test = prepared[len(support) :]
-    blank = Case(name=name, path=Path(f"cases/{name}/case.toml"), description="draft")
-    facts = wheel_facts(prepared, runner.extension_suffixes(interp))
-    names = set().union(*facts.shipped.values())
+    ref = reference(prepared, interp, tmp / "flat", None)
+    flat_obs, names = ref.flat, ref.names
     merge = assemble(prepared, interp, tmp / "merge", engine="merge", policy="ignore")
-    flat = runner.build_flat(prepared, interp, tmp / "flat")
-    flat_obs = observe_venv(flat, facts, names, blank)
-    names |= set(flat_obs.concrete)
-    obs = observe_venv(merge.venv.path, facts, names, blank)
+    obs, _ = observe_and_judge(merge.venv.path, ref, None)
     whole = assemble(prepared, interp, tmp / "whole-tree", engine="whole-tree", policy="ignore")
-    whole_obs = observe_venv(whole.venv.path, facts, names, blank)
+    whole_obs, _ = observe_and_judge(whole.venv.path, ref, None)
     differing = _flat_differences(obs, flat_obs, names)
     labels = {p.label for p in under_test}
     return Observed(

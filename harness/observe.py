@@ -20,7 +20,7 @@ from harness import check
 from harness.cases import Case
 from harness.concrete import concrete_view
 from harness.errors import HarnessError
-from harness.model import PreparedWheel, WheelFacts
+from harness.model import Interpreter, PreparedWheel, WheelFacts
 from harness.ownership import Ownership, read_wheel_record
 from harness.runtime import ProbeReport, resolve_scripts, run_probe
 
@@ -44,6 +44,17 @@ def wheel_facts(prepared: Sequence[PreparedWheel], suffixes: Sequence[str]) -> F
         shipped={p.label: frozenset(check.shipped_modules(p.facts, suffixes)) for p in prepared},
         suffixes=tuple(suffixes),
     )
+
+
+_SUFFIXES: dict[str, tuple[str, ...]] = {}
+
+
+def extension_suffixes(interp: Interpreter) -> tuple[str, ...]:
+    """The target's extension-module suffixes, asked once per interpreter."""
+    if interp.executable not in _SUFFIXES:
+        report = run_probe(Path(interp.executable), distributions=False)
+        _SUFFIXES[interp.executable] = tuple(report.interpreter.extension_suffixes)
+    return _SUFFIXES[interp.executable]
 
 
 def site_packages_of(venv: Path, report: ProbeReport) -> str:
@@ -107,25 +118,35 @@ def observe_venv(
     owners_of_scripts = {
         name: script_owners(bin_dir / name, name, facts.wheels) for name in script_names
     }
+    runs = _script_runs(python, bin_dir, owners_of_scripts, facts.wheels, case)
+    file_realpaths = {
+        f.path: os.path.realpath(os.path.join(site, f.path)) for f in case.expect.files
+    }
     sys_path = tuple(e.realpath for e in report.sys_path if e.exists)
     fallbacks = {
         entry: labels
         for entry in sys_path
         if entry != site and (labels := ownership.wheels_at(entry))
     }
+    concrete = {
+        m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
+    }
+    runtime = {m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"}
+    imported = {m.name: _runtime_module(m) for m in report.modules if m.mode == "import"}
+    distributions = tuple(
+        check.Distribution(d.normalized_name or "", d.version or "", d.realpath or d.path or "")
+        for d in report.distributions
+    )
+    asked = _paths_judged(concrete, [*runtime.values(), *imported.values()], distributions, runs)
     return check.Observation(
         site_packages=site,
-        concrete={
-            m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
-        },
-        runtime={m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"},
-        imported={m.name: _runtime_module(m) for m in report.modules if m.mode == "import"},
+        concrete=concrete,
+        runtime=runtime,
+        imported=imported,
         sys_path=sys_path,
-        distributions=tuple(
-            check.Distribution(d.normalized_name or "", d.version or "", d.realpath or d.path or "")
-            for d in report.distributions
-        ),
-        owner_of=ownership,
+        distributions=distributions,
+        owners={p: ownership(p) for p in sorted({*asked, *file_realpaths.values()})},
+        file_realpaths=file_realpaths,
         fallback_roots=fallbacks,
         symlink_counts={
             b.under: _count_symlinks(Path(site) / b.under) for b in case.expect.budgets
@@ -141,10 +162,29 @@ def observe_venv(
             for cs in case.expect.console_scripts
         },
         script_owners=owners_of_scripts,
-        script_runs=_script_runs(python, bin_dir, owners_of_scripts, facts.wheels, case),
+        script_runs=runs,
         bytecode=tuple(bytecode),
         shared_paths=_shared_paths(Path(site), facts),
     )
+
+
+def _paths_judged(
+    concrete: Mapping[str, check.ConcreteModule],
+    runtime: Iterable[check.RuntimeModule],
+    distributions: Iterable[check.Distribution],
+    runs: Mapping[str, check.ScriptRun],
+) -> set[str]:
+    """Every path whose owner the checks may ask for (`check.Observation.owners`)."""
+    paths = {m.realpath for m in concrete.values()}
+    for rt in runtime:
+        paths.update(rt.locations)
+        if rt.origin:
+            paths.add(rt.origin)
+    paths.update(os.path.join(d.path, "WHEEL") for d in distributions if d.path)
+    paths.update(
+        r.module_file or r.object_file for r in runs.values() if r.module_file or r.object_file
+    )
+    return paths
 
 
 def _script_runs(

@@ -10,6 +10,13 @@ Enabled automatically once the harness is installed (entry point `pytest11`). Fi
 
 `harness_venv(*specs, python="default", engine="merge", policy="warning")` returns the
 `Assembly` (plan, venv, warnings); each venv lives under pytest's tmp_path and goes with it.
+`harness_judge(venv, *specs, python="default", case=None)` judges any venv (an `Assembly` or a
+path, built by anything) against the wheels it was built from, through the same pipeline as
+`harness run` and `harness check` (`harness.pipeline.judge_venv`), and returns its findings:
+
+    def test_my_engine(tmp_path, harness_judge):
+        venv = my_engine.build(tmp_path / "v", ["google==1.9.3", "protobuf==6.33.5"])
+        assert harness_judge(venv, "google==1.9.3", "protobuf==6.33.5") == []
 """
 
 from __future__ import annotations
@@ -51,3 +58,27 @@ def harness_probe() -> Callable[..., Any]:
         )
 
     return probe
+
+
+@pytest.fixture
+def harness_judge() -> Callable[..., Any]:
+    """Judge a venv against its wheels: `harness_judge(venv, *specs, python=..., case=...)`."""
+    from harness.cases import find_case
+    from harness.interpreters import resolve
+    from harness.pipeline import judge_venv
+    from harness.supply import prepare, prepare_args
+
+    def judge(
+        venv: Any, *specs: str, python: str = "default", case: str | None = None
+    ) -> list[Any]:
+        path = Path(venv.venv.path if hasattr(venv, "venv") else venv)
+        interpreter = resolve(python)
+        named = find_case(case) if case else None
+        if specs or named is None:
+            prepared = prepare_args(list(specs), interpreter)
+        else:
+            prepared = prepare([*named.support, *named.wheels], interpreter)
+        engine = getattr(getattr(venv, "plan", None), "engine", "external")
+        return judge_venv(path, prepared, interpreter, named, engine=engine)[0]
+
+    return judge

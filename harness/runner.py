@@ -15,14 +15,14 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import check
 from harness.cases import Case
 from harness.errors import HarnessError
-from harness.expectations import LAYOUT_ENGINES
+from harness.judge import strict_layout
 from harness.model import ENGINES, Interpreter, Plan, PreparedWheel, is_fault
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -200,23 +200,18 @@ def _run_unit_in(unit: Unit, workdir: Path) -> list[Result]:
     """Observe the flat oracle, then build, observe and judge each engine's venv.
 
     Every engine, the harness's own and an adapter's alike, is observed and judged from facts
-    only (`harness.observe`, `judge`); the harness's planner additionally has its plan
+    only (`harness.pipeline`); the harness's planner additionally has its plan
     invariants checked, and its plan lends findings its explanation.
     """
     from harness import supply
-    from harness.observe import observe_venv, wheel_facts
+    from harness.pipeline import observe_and_judge, reference
 
     case, interp = unit.case, unit.interpreter
     version = ".".join(map(str, interp.version))
     prepared = supply.prepare([*case.support, *case.wheels], interp)
-    facts = wheel_facts(prepared, extension_suffixes(interp))
-    premise_findings = check.check_premises(case, facts.wheels)
-    names = set().union(*facts.shipped.values()) | {m.name for m in case.expect.modules}
-    names |= set(case.imports)
+    ref = reference(prepared, interp, workdir / "oracle", case)
+    premise_findings = check.check_premises(case, ref.facts.wheels)
     support = {p.label for p in prepared[: len(case.support)]}
-    flat = build_flat(prepared, interp, workdir / "oracle")
-    flat_obs = observe_venv(flat, facts, names, case)
-    names |= set(flat_obs.concrete)
     results = []
     for engine in unit.engines:
         t0 = time.monotonic()
@@ -255,70 +250,34 @@ def _run_unit_in(unit: Unit, workdir: Path) -> list[Result]:
                 )
             )
             continue
-        scoped = case.for_engine(engine)
-        obs = observe_venv(built.venv, facts, names, scoped, python=built.python)
-        findings = list(premise_findings)
-        if built.plan is not None and engine in ENGINES:
-            findings += _plan_findings(facts.wheels, built.plan)
+        strict = strict_layout(engine)
         # A8 judges the merge engine's duty to report the conflicts it resolved
         # (engine-contract.md §5.5): merge and its bug models; flat reports like pip, not so
-        reports = built.warnings if built.own and strict_layout(engine) else None
-        findings += judge(
-            obs, flat_obs, facts, scoped, names, built.plan, reports, strict_layout(engine)
+        reports = built.warnings if built.own and strict else None
+        obs, judged = observe_and_judge(
+            built.venv,
+            ref,
+            case.for_engine(engine),
+            python=built.python,
+            explain=built.plan,
+            reports=reports,
+            strict_layout=strict,
         )
+        findings = list(premise_findings)
+        if built.plan is not None and engine in ENGINES:
+            findings += _plan_findings(ref.facts.wheels, built.plan)
+        findings += judged
         result = _result(case.name, version, engine, findings, t0, expected_to_fail)
         results.append(
             replace(
                 result,
-                blind_spots=tuple(check.static_blind_spots(obs, sorted(names))),
-                flat_differences=len(check.differences_from_flat(obs, flat_obs, names)),
+                blind_spots=tuple(check.static_blind_spots(obs, sorted(ref.names))),
+                flat_differences=len(check.differences_from_flat(obs, ref.flat, ref.names)),
                 warnings=tuple(built.warnings),
                 venv=str(built.venv) if unit.keep else None,
             )
         )
     return results
-
-
-def strict_layout(engine: str) -> bool:
-    """The merge engine and its bug models, held to the merge engine's own rules (A7, A8)."""
-    return engine in LAYOUT_ENGINES or is_fault(engine)
-
-
-def judge(
-    obs: check.Observation,
-    flat: check.Observation | None,
-    facts,
-    case: Case | None,
-    names: Iterable[str],
-    explain: Plan | None = None,
-    reports: Sequence[str] | None = None,
-    strict_layout: bool = False,
-) -> list[check.Finding]:
-    """A1–A8 and the case's expectations, from observations alone (pure).
-
-    `case` is already narrowed to the engine (`Case.for_engine`); without a case (None)
-    A5 and the expectations do not run and every loss against flat is an A2 finding. `explain`
-    is the engine's own plan, when it has one: it explains findings, never excuses them.
-    `reports` is what the engine said while building (the harness's own engines' warnings):
-    A8 judges that every conflict a merge resolved is among them; None (an adapter) skips A8.
-    `strict_layout` (the merge engine and its bug models) holds A7 to the merge engine's own
-    rule; any other engine is held to what a flat install does.
-    """
-    findings = check.check_a1(obs)
-    findings += check.check_a2(obs, flat, facts.shipped, case, explain)
-    findings += check.check_a3(obs, facts.wheels)
-    # the order of fallback lines is the merge engine's rule (engine-contract.md §2.4); another
-    # engine's order shows, where it matters, as a difference from flat (A5)
-    order = [w.label for w in facts.wheels] if strict_layout else ()
-    findings += check.check_a4(obs, order)
-    if case is not None and flat is not None:
-        findings += check.check_a5(obs, flat, set(names), case)
-    findings += check.check_a6(obs, flat)
-    findings += check.check_a7(obs, None if strict_layout else flat)
-    findings += check.check_a8(obs, reports)
-    if case is not None:
-        findings += check.check_expectations(obs, case, facts.wheels, explain)
-    return findings
 
 
 @dataclass(frozen=True)
@@ -336,13 +295,6 @@ class Built:
     @property
     def exercised(self) -> bool:
         return not self.unexercised_because
-
-
-def build_flat(prepared: Sequence[PreparedWheel], interp: Interpreter, out: Path) -> Path:
-    """The oracle: every wheel installed in order into one site-packages, as pip does."""
-    from harness.engine.assemble import assemble
-
-    return assemble(prepared, interp, out, engine="flat", policy="ignore").venv.path
 
 
 def build_engine(
@@ -471,19 +423,3 @@ def _result(
         expected_to_fail,
         detail=detail,
     )
-
-
-# --------------------------------------------------------------------------- observation
-
-
-_SUFFIXES: dict[str, tuple[str, ...]] = {}
-
-
-def extension_suffixes(interp: Interpreter) -> tuple[str, ...]:
-    """The target's extension-module suffixes, asked once per interpreter."""
-    if interp.executable not in _SUFFIXES:
-        from harness.runtime import run_probe
-
-        report = run_probe(Path(interp.executable), distributions=False)
-        _SUFFIXES[interp.executable] = tuple(report.interpreter.extension_suffixes)
-    return _SUFFIXES[interp.executable]

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from harness.commands.common import absolute, absolute_path
@@ -111,9 +110,9 @@ def check_venv(
     cases_dir: str | None = None,
 ):
     """Every finding for `venv_dir`, and the modules static tools cannot see."""
-    from harness import check, interpreters, runner, supply
-    from harness.cases import Case, find_case
-    from harness.observe import observe_venv, wheel_facts
+    from harness import check, interpreters, supply
+    from harness.cases import find_case
+    from harness.pipeline import judge_venv
     from harness.runtime import venv_python
 
     venv_dir = Path(os.path.abspath(venv_dir))
@@ -133,22 +132,9 @@ def check_venv(
                 )
             wheels = _wheels_from_state(manifest, plan)
         prepared = supply.prepare_args(wheels, interp)
-    facts = wheel_facts(prepared, runner.extension_suffixes(interp))
-    names = set().union(*facts.shipped.values())
-    findings: list = []
-    if case is not None:
-        names |= {m.name for m in case.expect.modules} | set(case.imports)
-        findings += check.check_premises(case, facts.wheels)
-    blank = Case(name=venv_dir.name, path=venv_dir, description="venv check")  # expects nothing
-    with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
-        flat = runner.build_flat(prepared, interp, Path(tmp) / "flat")
-        flat_obs = observe_venv(flat, facts, names, case or blank)
-        names |= set(flat_obs.concrete)
-        scoped = case.for_engine(engine) if case else None
-        obs = observe_venv(venv_dir, facts, names, scoped or blank, python=python)
-        # judged while the flat oracle still exists: ownership is read from the files lazily
-        strict = runner.strict_layout(engine)
-        findings += runner.judge(obs, flat_obs, facts, scoped, names, plan, None, strict)
+    findings, blind = judge_venv(
+        venv_dir, prepared, interp, case, engine=engine, python=python, explain=plan
+    )
     if (
         plan is not None
         and manifest is not None
@@ -158,9 +144,10 @@ def check_venv(
         from harness.engine.invariants import check_plan_invariants
 
         findings += [
-            check.Finding("plan", "plan", v) for v in check_plan_invariants(facts.wheels, plan)
+            check.Finding("plan", "plan", v)
+            for v in check_plan_invariants([p.facts for p in prepared], plan)
         ]
-    return findings, check.static_blind_spots(obs, sorted(names))
+    return findings, blind
 
 
 def run(args: argparse.Namespace) -> int:

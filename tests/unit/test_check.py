@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from observed import Computed
 
 from harness import check
 from harness.casefile import parse_case
@@ -37,7 +38,8 @@ def obs(concrete=(), runtime=(), imported=(), sys_path=(SITE,), dists=(), **kw) 
         imported={m.name: m for m in imported},
         sys_path=tuple(sys_path),
         distributions=tuple(dists),
-        owner_of=owner_of,
+        owners=Computed(owner_of),
+        file_realpaths=Computed(lambda path: f"{SITE}/{path}"),
         **kw,
     )
 
@@ -362,7 +364,7 @@ def test_namespace_owner_is_every_wheel_owning_files_beneath_a_location():
         }
     )
     o = obs(runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{SITE}/jaraco",))])
-    mine = replace(o, owner_of=lambda real: Owner(("jaraco.classes",), "jaraco"))
+    mine = replace(o, owners=Computed(lambda real: Owner(("jaraco.classes",), "jaraco")))
     assert check.check_expectations(mine, s, facts) == []
     assert [f.rule for f in check.check_expectations(o, s, facts)] == ["expect-module"]
 
@@ -471,9 +473,19 @@ def test_a5_identical_bytes_two_wheels_ship_are_one_module_whoever_is_credited()
     # one. Which wheel's identical bytes bind changes nothing at runtime.
     both = replace(
         obs(runtime=[RuntimeModule("tests", "found", "package", "/x/tests/__init__.py")]),
-        owner_of=lambda real: Owner(("a", "b"), "tests/__init__.py"),
+        owners=Computed(lambda real: Owner(("a", "b"), "tests/__init__.py")),
     )
-    one = replace(both, owner_of=lambda real: Owner(("b",), "tests/__init__.py"))
-    other = replace(both, owner_of=lambda real: Owner(("c",), "tests/__init__.py"))
+    one = replace(both, owners=Computed(lambda real: Owner(("b",), "tests/__init__.py")))
+    other = replace(both, owners=Computed(lambda real: Owner(("c",), "tests/__init__.py")))
     assert check.differences_from_flat(one, both, ["tests"]) == []
     assert check.differences_from_flat(other, both, ["tests"]) == ["tests"]
+
+
+def test_judging_never_reads_an_owner_observing_did_not_record():
+    # why: judging is plain data in, findings out; a path observing did not list is a bug in
+    # observing, not something to make up for by reading the disk while judging
+    o = replace(obs(), owners={f"{GOOGLE_TREE}/google/__init__.py": Owner(("google",), "x")})
+    assert o.owner_of(f"{GOOGLE_TREE}/google/__init__.py") == Owner(("google",), "x")
+    assert o.owner_of(None) is None
+    with pytest.raises(LookupError, match="observing did not record"):
+        o.owner_of(f"{PROTOBUF_TREE}/google/protobuf/__init__.py")

@@ -13,6 +13,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from observed import Computed
+
 from harness import check
 from harness.check import CachedBytecode, Observation, ScriptRun, SharedPath
 from harness.observe import Facts, _bytecode, _shared_paths, cached_source
@@ -41,7 +43,8 @@ def obs(sys_path=(SITE,), **kw) -> Observation:
         imported={},
         sys_path=tuple(sys_path),
         distributions=(),
-        owner_of=owner_of,
+        owners=Computed(owner_of),
+        file_realpaths=Computed(lambda path: f"{SITE}/{path}"),
         **kw,
     )
 

@@ -21,6 +21,7 @@ from harness.cases import load_case
 from harness.concrete import concrete_view
 from harness.engine.materialize import STATE_DIR
 from harness.interpreters import resolve
+from harness.observe import extension_suffixes
 
 EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
 
@@ -135,12 +136,15 @@ def without_seconds(value: Any) -> Any:
 
 
 def snapshot(results: list[runner.Result], keep: Path) -> dict[str, Any]:
-    """What must not change between runs: plans (bytes), concrete listings, the report."""
-    suffixes = runner.extension_suffixes(resolve(sys.executable))
+    """What must not change between runs: plans (bytes), concrete listings, the report. Every
+    kept venv is listed; the flat oracle (`oracle`, installed by pypa/installer, no engine) has
+    no plan."""
+    suffixes = extension_suffixes(resolve(sys.executable))
     plans, listings = {}, {}
-    for venv in sorted(p.parent for p in keep.glob(f"*/*/{STATE_DIR}")):
+    for venv in sorted(p.parent for p in keep.glob("*/*/pyvenv.cfg")):
         key = venv.relative_to(keep).as_posix()
-        plans[key] = (venv / STATE_DIR / "plan.json").read_bytes()
+        if (venv / STATE_DIR).is_dir():
+            plans[key] = (venv / STATE_DIR / "plan.json").read_bytes()
         [site] = venv.glob("lib/python*/site-packages")
         view = concrete_view(site, extension_suffixes=suffixes)
         listings[key] = [(m.name, m.kind, m.path, m.realpath) for m in view.modules]
@@ -173,7 +177,8 @@ def test_same_case_twice_gives_identical_plan_listing_and_report(
     assert [r.status for r in first_results] == ["pass"]
     # the merge conflict is reported (so the report has a path-bearing warning to compare)
     assert any("Package collision while merging" in w for w in first_results[0].warnings)
-    assert sorted(first["plans"]) == ["spanning-3.11/merge", "spanning-3.11/oracle"]
+    assert sorted(first["plans"]) == ["spanning-3.11/merge"]
+    assert sorted(first["listings"]) == ["spanning-3.11/merge", "spanning-3.11/oracle"]
     assert second["plans"] == first["plans"]
     assert second["listings"] == first["listings"]
     assert second["report"] == first["report"]
@@ -196,7 +201,8 @@ def test_jobs_1_and_jobs_2_give_identical_plans_listings_and_reports(
         ("graft", "whole-tree", "detected"),
         ("namespace", "merge", "pass"),
     ]
-    assert len(serial["plans"]) == 7  # three flat oracles, three merge venvs, one whole-tree
+    assert len(serial["plans"]) == 4  # three merge venvs, one whole-tree
+    assert len(serial["listings"]) == 7  # and the three flat oracles
     assert parallel["plans"] == serial["plans"]
     assert parallel["listings"] == serial["listings"]
     assert parallel["report"] == serial["report"]

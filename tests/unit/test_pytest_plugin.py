@@ -18,3 +18,20 @@ def test_assemble_and_probe_from_own_tests(harness_venv, harness_probe, tmp_path
     assert report.module("shared.b").status == "found"
     assert report.module("shared.c").status == "not-found"
     assert [g.root for g in asm.plan.merges] == ["shared"]
+
+
+def test_judge_any_venv_from_own_tests(harness_venv, harness_judge, tmp_path, monkeypatch):
+    from harness.wheelbuilder import write_wheel
+
+    monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
+    a = write_wheel(tmp_path, "alpha", "1.0", {"shared/__init__.py": "", "shared/a.py": ""})
+    b = write_wheel(tmp_path, "beta", "1.0", {"shared/__init__.py": "", "shared/b.py": ""})
+    wheels = (str(a), str(b))
+    # why: merge merges two regular shared/ directories, so nothing either wheel ships is lost
+    merged = harness_venv(*wheels, python=sys.executable)
+    assert harness_judge(merged, *wheels, python=sys.executable) == []
+    # why: whole-tree projects beta's shared/ whole, so alpha's shared.a is lost (A2), which a
+    # flat install keeps; the fixture judges from the wheels, whatever built the venv
+    whole = harness_venv(*wheels, python=sys.executable, engine="whole-tree")
+    findings = harness_judge(whole.venv.path, *wheels, python=sys.executable)
+    assert ("A2", "shared.a") in {(f.rule, f.subject) for f in findings}
