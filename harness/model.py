@@ -161,6 +161,16 @@ STATE_DIR = ".harness"
 RESERVED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg", "CACHEDIR.TAG", STATE_DIR)
 
 
+def venv_owned_script(name: str) -> bool:
+    """A `bin/` name virtualenv writes for a CPython venv: `python`, `python3`, `python3.N`.
+
+    The planner refuses a console script of that name (`console-script-reserved`), so no wrapper
+    ever replaces the venv's own interpreter links."""
+    if name in ("python", "python3"):
+        return True
+    return name.startswith("python3.") and name[len("python3.") :].isdigit()
+
+
 COLLISION_KINDS = (
     "top-level",
     "namespace entry",
@@ -321,6 +331,7 @@ __all__ = [
     "is_fault",
     "to_json",
     "to_plain",
+    "venv_owned_script",
 ]
 
 

@@ -3,7 +3,7 @@ helpers (checks.md §6).
 
 The checker shares no helper with the planner it judges, so a planner bug in one of them cannot
 hide itself by moving the expectation too: the path and distribution helpers and the venv-owned
-roots below are restated from the contract (engine-contract.md §2.6). What the checker
+names below are restated from the contract (engine-contract.md §2.6, §3.8). What the checker
 does import from the engine is what it checks: the planner and the policy (determinism, policy
 neutrality) and the rule vocabulary decisions must use.
 """
@@ -24,6 +24,14 @@ _NATIVE_RULES = ("native-span-last-regular", "native-last-regular")
 
 # The prefix roots the venv owns: virtualenv's, and the harness state directory.
 VENV_OWNED_PREFIX_ROOTS = ("bin", "lib", "pyvenv.cfg", "CACHEDIR.TAG", ".harness")
+
+
+def venv_owned_script(name: str) -> bool:
+    """`bin/python`, `bin/python3`, `bin/python3.N`: the venv's own interpreter links."""
+    if name in ("python", "python3"):
+        return True
+    head, dot, minor = name.partition(".")
+    return head == "python3" and bool(dot) and minor.isdigit()
 
 
 def ancestors(path: str) -> list[str]:
@@ -123,4 +131,5 @@ __all__ = [
     "Planner",
     "ancestors",
     "distribution_key",
+    "venv_owned_script",
 ]

@@ -12,6 +12,7 @@ from harness.engine.invariants_context import (
     _Context,
     _prefixes,
     ancestors,
+    venv_owned_script,
 )
 from harness.engine.rules import Rule
 from harness.model import WheelFacts
@@ -74,14 +75,21 @@ def _check_no_nested_outputs(ctx: _Context) -> list[str]:
 
 
 def _check_reserved_prefix(ctx: _Context) -> list[str]:
-    """Item 4: no data projection under a prefix root the venv owns (`bin`, `lib`,
-    `pyvenv.cfg`, `CACHEDIR.TAG`, `.harness`)."""
-    return [
+    """Item 4: nothing the venv owns is written: no data projection under `bin`, `lib`,
+    `pyvenv.cfg`, `CACHEDIR.TAG` or `.harness`, no console script replacing `bin/python*`."""
+    out = [
         f"[reserved-prefix] data path `{path}` is projected into the venv-owned "
         f"`{path.split('/', 1)[0]}`"
         for path in ctx.data
         if path.split("/", 1)[0] in VENV_OWNED_PREFIX_ROOTS
     ]
+    out += [
+        f"[reserved-prefix] console script `{s[0]}` of {s[1]} would replace the venv's own "
+        f"bin/{s[0]}"
+        for s in ctx.plan.console_scripts
+        if venv_owned_script(s[0])
+    ]
+    return out
 
 
 def _check_owners_ship_paths(ctx: _Context) -> list[str]:

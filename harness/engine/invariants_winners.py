@@ -15,6 +15,7 @@ from harness.engine.invariants_context import (
     _dist_keys,
     ancestors,
     distribution_key,
+    venv_owned_script,
 )
 from harness.facts import is_metadata
 from harness.model import WheelFacts
@@ -48,10 +49,13 @@ def _check_pth(ctx: _Context) -> list[str]:
 
 
 def _check_console_scripts(ctx: _Context, wheels: Sequence[WheelFacts]) -> list[str]:
+    """Every console script goes to its last claimant's entry point, but for the names the venv
+    owns (`bin/python*`), which none may replace."""
     expected: dict[str, tuple[str, str, str, str]] = {}
     for f in wheels:
         for s in f.console_scripts:
-            expected[s.name] = (s.name, f.label, s.module, s.attr)
+            if not venv_owned_script(s.name):
+                expected[s.name] = (s.name, f.label, s.module, s.attr)
     want = tuple(sorted(expected.values()))
     if ctx.plan.console_scripts != want:
         return [

@@ -1,13 +1,14 @@
 """Write a `Plan` as a real venv (engine-contract.md §2).
 
 The materializer decides nothing: every path it writes is in the plan, which has already
-refused the data files the venv owns (under `bin`, `lib`, `pyvenv.cfg`, `CACHEDIR.TAG` or
-`.harness`); one it finds anyway is an error, never a choice. It creates the venv with
-virtualenv for the target interpreter, then writes, inside site-packages, relative symlinks for
-projections (with real parent directories without `__init__.py`), physically merged directories
-(`harness.engine.merge`) and the engine `.pth` file; under the prefix, `bin/` console script
-wrappers and `.data/data` projections; and under `<venv>/.harness/` the plan and a manifest so a
-later `harness check VENV` can re-read everything.
+refused what the venv owns (data files under `bin`, `lib`, `pyvenv.cfg`, `CACHEDIR.TAG` or
+`.harness`, console scripts named like `bin/python*`); what it finds there anyway is an error,
+never a choice. It creates the venv with virtualenv for the target interpreter, then writes,
+inside site-packages, relative symlinks for projections (with real parent directories without
+`__init__.py`), physically merged directories (`harness.engine.merge`) and the engine `.pth`
+file; under the prefix, `bin/` console script wrappers and `.data/data` projections; and under
+`<venv>/.harness/` the plan and a manifest so a later `harness check VENV` can re-read
+everything.
 
 Every link is relative and computed between real paths, so the install trees and the venv can
 move together. Install trees are never written to by the venv: links point at them, merges link
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.bytecode import TreeBytecode, compile_trees
+from harness.engine.plan_scripts import script_problem
 from harness.errors import MaterializeError
 from harness.model import RESERVED_PREFIX_ROOTS, Fallback, InstallTree, Interpreter, Plan, to_plain
 from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 
 ENGINE_PTH = "_harness_engine.pth"
 MANIFEST_FORMAT = 1
-
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
@@ -191,11 +190,10 @@ def console_script_wrapper(name: str, module: str, attr: str) -> str:
     path (`invoke.main:program.run`), sets `sys.argv[0]` to the script name and exits with the
     return value, as pip's wrappers do.
     """
-    if not _DOTTED.match(module) or not _DOTTED.match(attr):
-        raise MaterializeError(
-            f"console script `{name}` = `{module}:{attr}`: expected a dotted module and a dotted "
-            f"attribute path of Python identifiers"
-        )
+    # The planner refuses these (engine-contract.md §3.8); a wrapper is never written for one.
+    problem = script_problem(name, module, attr)
+    if problem is not None:
+        raise MaterializeError(problem)
     return (
         "#!/bin/sh\n"
         '\'\'\'exec\' "$(dirname -- "$0")/python" "$0" "$@"\n'
@@ -212,20 +210,18 @@ def console_script_wrapper(name: str, module: str, attr: str) -> str:
     )
 
 
-def _write_console_scripts(
-    bin_dir: Path, scripts: Sequence[tuple[str, str, str, str]], reserved: frozenset[str]
-) -> None:
+def _write_console_scripts(bin_dir: Path, scripts: Sequence[tuple[str, str, str, str]]) -> None:
+    """One wrapper per script the plan resolved (engine-contract.md §3.8). The plan refused the
+    names the venv owns; one that is there anyway is never replaced."""
     for name, label, module, attr in scripts:
-        if "/" in name or name in ("", ".", "..") or any(c in name for c in "\n\r\0"):
-            raise MaterializeError(f"console script name {name!r} of {label} is not a file name")
-        if name in reserved:
-            raise MaterializeError(
-                f"console script `{name}` of {label} would replace the venv's own bin/{name}"
-            )
+        wrapper = console_script_wrapper(name, module, attr)
         path = bin_dir / name
-        if path.is_symlink() or path.is_dir():
-            raise MaterializeError(f"console script `{name}`: {path} is not a plain file")
-        path.write_text(console_script_wrapper(name, module, attr))
+        if os.path.lexists(path):
+            raise MaterializeError(
+                f"console script `{name}` of {label} would replace the venv's own bin/{name}; "
+                "the plan should have refused it (console-script-reserved)"
+            )
+        path.write_text(wrapper)
         path.chmod(0o755)
 
 
@@ -259,11 +255,9 @@ def materialize(
     create_virtualenv(interpreter, out)
     venv = _real(out)
     site_packages = site_packages_of(venv, interpreter)
-    bin_dir = venv / "bin"
-    reserved_bin = frozenset(p.name for p in bin_dir.iterdir())
 
     owners, conflicts = _write_layout(plan, trees, venv, site_packages, bytecode)
-    _write_console_scripts(bin_dir, plan.console_scripts, reserved_bin)
+    _write_console_scripts(venv / "bin", plan.console_scripts)
     write_state(plan, trees, interpreter, venv, site_packages, owners, conflicts)
 
     return Venv(

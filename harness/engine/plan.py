@@ -4,8 +4,8 @@
 policy. It returns a frozen `Plan` whose every projection, merge, fallback, console script,
 data path and metadata owner carries a `Decision` naming the rule that made it
 (`harness.engine.rules`), so a report can say *why* `google/` points where it points. The plan
-decides everything the materializer writes, refusals included (a data file the venv owns).
-The collision policy is applied afterwards by `enforce_policy`
+decides everything the materializer writes, refusals included (a data file or console script
+the venv owns). The collision policy is applied afterwards by `enforce_policy`
 (`harness.engine.policy`), which never changes the plan (engine-contract.md §6.1).
 
 Precedence everywhere is "last distinct claimant wins" in wheel order (engine-contract.md §1.1).
@@ -86,7 +86,7 @@ def plan(wheels: Sequence[WheelFacts], engine: str = "merge") -> Plan:
 
     Raises `PlanError` for the hard errors no policy downgrades (engine-contract.md §4.4): a native
     conflicted root without a regular claimant, two or more copies of one distribution's
-    metadata left on fallback, a malformed data path.
+    metadata left on fallback, a malformed data path, a console script no wrapper can run.
     `HarnessError` for an unknown engine.
     """
     if engine not in ENGINES:
@@ -168,9 +168,9 @@ def _plan_pth(ordered: list[WheelFacts]) -> Plan:
     """The naive baseline (engine-contract.md §7.3): every wheel a `.pth` line, nothing
     projected into site-packages.
 
-    Console scripts are still decided here (last claimant wins) so scripts can be compared;
-    the metadata owner reported per distribution is the first copy on `sys.path`
-    (`plan_metadata._first_on_path`).
+    Console scripts are still decided here (last claimant wins, the venv's own names refused)
+    so scripts can be compared; the metadata owner reported per distribution is the first copy
+    on `sys.path` (`plan_metadata._first_on_path`).
     """
     labels = [f.label for f in ordered]
     state = _State(engine="pth", wheels=[_Wheel.of(f) for f in ordered], dup_metadata_losers=set())

@@ -2,10 +2,10 @@
 
 Per data path, the distinct claimants in wheel order: a path below a prefix root the venv owns
 (`harness.model.RESERVED_PREFIX_ROOTS`: virtualenv's `bin`, `lib`, `pyvenv.cfg` and
-`CACHEDIR.TAG`, and the harness state `.harness`) is refused (`data-reserved`); otherwise the last claimant wins (`data-last-wins`); a
-path below another kept path is dropped (`data-nested`); the kept paths collapse to the
-shallowest directories one wheel owns (`data-collapse`). Malformed paths are a hard error
-(§4.4), checked first, for every engine.
+`CACHEDIR.TAG`, and the harness state `.harness`) is refused (`data-reserved`); otherwise the
+last claimant wins (`data-last-wins`); a path below another kept path is dropped
+(`data-nested`); the kept paths collapse to the shallowest directories one wheel owns
+(`data-collapse`). Malformed paths are a hard error (§4.4), checked first, for every engine.
 """
 
 from __future__ import annotations

@@ -199,6 +199,13 @@ class Rule(str, Enum):
         (_P,),
         "a console script goes to its last claimant's entry point",
     )
+    CONSOLE_SCRIPT_RESERVED = (
+        "console-script-reserved",
+        "console scripts",
+        "3.8",
+        (_R,),
+        "a console script named like the venv's own `bin/python*` is not written",
+    )
     DATA_LAST_WINS = (
         "data-last-wins",
         "data",

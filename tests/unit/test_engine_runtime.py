@@ -221,21 +221,29 @@ def test_duplicate_metadata_zero_one_and_many_copies_on_fallback(env, host):
 
 
 def test_what_the_venv_owns_is_refused_by_the_plan_not_the_materializer(env, host):
-    # why: a wheel shipping `.data/data/.harness/x` (and `CACHEDIR.TAG`, which virtualenv
-    # writes) reaches the materializer only as refusals the plan made (data-reserved): the venv
-    # is written, its state untouched, the wheel's other data files in place.
+    # why: a wheel shipping `.data/data/.harness/x`, `CACHEDIR.TAG` (virtualenv writes one) and
+    # a `python3` console script reaches the materializer only as refusals the plan made
+    # (data-reserved, console-script-reserved): the venv is written, its state, tag and
+    # interpreter untouched, its other outputs in place.
     sneaky = write_wheel(
         env / "w",
         "sneaky",
         "1.0",
         {"sneaky.py": "def main():\n    return 0\n"},
         data={"data": {".harness/x": "boom", "CACHEDIR.TAG": "mine", "share/sneaky/ok.txt": "ok"}},
+        entry_points={"console_scripts": {"python3": "sneaky:main", "sneaky": "sneaky:main"}},
     )
-    asm = build(env, host, [sneaky])
-    refused = {(d.rule, d.path) for d in asm.plan.decisions if d.outcome == "refuse"}
-    assert refused == {("data-reserved", ".harness/x"), ("data-reserved", "CACHEDIR.TAG")}
-    venv = asm.venv.path
-    assert not (venv / ".harness" / "x").exists()
-    assert (venv / ".harness" / "plan.json").read_text() == asm.plan.to_json()
-    assert (venv / "CACHEDIR.TAG").read_text() != "mine"
-    assert (venv / "share" / "sneaky" / "ok.txt").read_text() == "ok"
+    for engine in ("merge", "pth"):  # pth projects no data file (engine-contract.md §7.3)
+        asm = build(env / engine, host, [sneaky], engine=engine)
+        refused = {(d.rule, d.path) for d in asm.plan.decisions if d.outcome == "refuse"}
+        data = {("data-reserved", ".harness/x"), ("data-reserved", "CACHEDIR.TAG")}
+        data = data if engine == "merge" else set()
+        assert refused == {("console-script-reserved", "python3"), *data}
+        venv = asm.venv.path
+        assert not (venv / ".harness" / "x").exists()
+        assert (venv / "CACHEDIR.TAG").read_text() != "mine"
+        assert (venv / ".harness" / "plan.json").read_text() == asm.plan.to_json()
+        assert (venv / "bin" / "python3").is_symlink()  # still virtualenv's interpreter link
+        assert (venv / "bin" / "sneaky").is_file()
+        if engine == "merge":
+            assert (venv / "share" / "sneaky" / "ok.txt").read_text() == "ok"

@@ -161,6 +161,11 @@ def test_reserved_prefix_catches_a_data_path_in_the_harness_state(base: Plan) ->
     _broken(base, "reserved-prefix", data_projections=data)
 
 
+def test_reserved_prefix_catches_a_console_script_replacing_python(base: Plan) -> None:
+    scripts = tuple(sorted((*base.console_scripts, ("python3", "first", "m", "main"))))
+    _broken(base, "reserved-prefix", console_scripts=scripts)
+
+
 # --------------------------------------------------------------------------- 5
 
 
@@ -382,7 +387,8 @@ def test_invariants_are_fast_on_a_large_namespace() -> None:
 def test_the_checker_derives_its_helpers_itself() -> None:
     # An oracle must not share code with what it judges: the path and distribution helpers the
     # checker uses are its own, not the planner's (a bug there would move both sides at once).
-    from harness.engine import invariants
+    from harness import model
+    from harness.engine import invariants, invariants_context
     from harness.engine import plan as planner
     from harness.facts import split_dist_info
 
@@ -390,6 +396,9 @@ def test_the_checker_derives_its_helpers_itself() -> None:
     assert invariants.distribution_key is not planner.distribution_key
     assert invariants.VENV_OWNED_PREFIX_ROOTS is not planner.RESERVED_DATA_ROOTS
     assert set(invariants.VENV_OWNED_PREFIX_ROOTS) == set(RESERVED_PREFIX_ROOTS)  # agree, apart
+    assert invariants_context.venv_owned_script is not model.venv_owned_script
+    for name in ("python", "python3", "python3.12", "python3.", "python3.x", "python2", "pythonic"):
+        assert invariants_context.venv_owned_script(name) == model.venv_owned_script(name), name
     assert invariants.ancestors("a/b/c.py") == ["a", "a/b"]
     for name in ("Foo_Bar-1.0.dist-info", "inquirerpy-0.3.4.dist-info", "odd.dist-info"):
         assert invariants.distribution_key(name) == split_dist_info(name)[0]

@@ -356,6 +356,15 @@ def test_reserved_prefix_roots_are_one_definition() -> None:
     assert materializer.STATE_DIR == STATE_DIR and STATE_DIR in RESERVED_PREFIX_ROOTS
 
 
+def test_a_console_script_over_the_venv_python_is_never_written(tmp_path: Path) -> None:
+    # why: the plan refuses `python*` names (console-script-reserved); the materializer only
+    # writes the plan's scripts, and one that would replace a venv file is an error.
+    a = make_tree(tmp_path / "trees/A", {"alpha.py": "def main():\n    return 0\n"})
+    plan = make_plan(wheels=("A",), console_scripts=[("python3", "A", "alpha", "main")])
+    with pytest.raises(MaterializeError, match="plan should have refused"):
+        materialize(plan, {"A": a}, HOST, tmp_path / "v")
+
+
 # --------------------------------------------------------------------------- out directory
 
 

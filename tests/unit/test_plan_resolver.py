@@ -187,6 +187,47 @@ def test_data_file_under_the_harness_state_is_refused() -> None:
     assert "owns `.harness`" in result.collisions[0].message
 
 
+def test_console_script_the_venv_owns_is_refused() -> None:
+    # why: virtualenv writes bin/python, bin/python3 and bin/python3.N; a wrapper of that name
+    # would replace the venv's interpreter, so the plan refuses it (as a reserved data path) and
+    # the other scripts of the same wheels are still decided as usual.
+    wheels = [
+        wheel("a", ["a_mod.py"], scripts=["python=a_mod:main", "python3.12=a_mod:main"]),
+        wheel("b", ["b_mod.py"], scripts=["python=b_mod:main", "pythonic=b_mod:main"]),
+    ]
+    result = assert_plan(
+        wheels,
+        {
+            "projections": {"a_mod.py": "a", "b_mod.py": "b", dist("a"): "a", dist("b"): "b"},
+            "metadata": {"a": "a", "b": "b"},
+            "scripts": {"pythonic": ("b", "b_mod:main")},
+            "collisions": [
+                ("console script", "python", "a, b", VENV),
+                ("console script", "python3.12", "a", VENV),
+            ],
+            "rules": {"python": "console-script-reserved", "pythonic": "console-script-last-wins"},
+        },
+    )
+    refused = {d.path: d for d in result.decisions if d.rule == "console-script-reserved"}
+    assert set(refused) == {"python", "python3.12"}
+    assert refused["python"].claimants == ("a", "b") and refused["python"].outcome == "refuse"
+    pth = plan(wheels, "pth")  # every engine that writes scripts decides them in its plan
+    assert [s[0] for s in pth.console_scripts] == ["pythonic"]
+
+
+@pytest.mark.parametrize(
+    ("script", "why"),
+    [("sub/tool=a_mod:main", "not a plain file name"), ("tool=a-mod:main", "dotted module")],
+)
+def test_console_script_no_wrapper_can_run_is_a_hard_error(script: str, why: str) -> None:
+    # why: a name that is not a file name or a target that is not dotted identifiers cannot be
+    # written as a wrapper; the plan refuses the wheel set before anything is written.
+    wheels = [wheel("a", ["a_mod.py"], scripts=[script])]
+    for engine in ("merge", "whole-tree", "pth"):
+        with pytest.raises(PlanError, match=why):
+            plan(wheels, engine)
+
+
 def test_data_file_nesting() -> None:
     # why: a's file `share/thing` is b's directory: the shallower path binds first, the nested
     # one is dropped with its own collision; `share/other.txt` from b is kept.
