@@ -191,7 +191,7 @@ def draft_case(
 def _observe(
     tmp: Path, name: str, pins: Sequence[Pin], support: Sequence[Pin], interp: Interpreter
 ) -> Observed:
-    from harness import check, supply
+    from harness import judge, supply
     from harness.engine.assemble import assemble
     from harness.pipeline import observe_and_judge, reference
 
@@ -217,7 +217,7 @@ def _observe(
             )
         ),
         whole_tree_differs=bool(
-            check.check_a1(whole_obs) or _flat_differences(whole_obs, flat_obs, names) - differing
+            judge.check_a1(whole_obs) or _flat_differences(whole_obs, flat_obs, names) - differing
         ),
         collisions=tuple((c.kind, c.name) for c in merge.plan.collisions),
         fallbacks=tuple(fb.label for fb in merge.plan.fallbacks if fb.label in labels),
@@ -322,7 +322,7 @@ def _table(header: str, **keys: str | bool) -> str:
 
 
 def _flat_differences(obs, flat_obs, names) -> set[str]:
-    from harness.check import differences_from_flat
+    from harness.judge import differences_from_flat
 
     return set(differences_from_flat(obs, flat_obs, names))
 

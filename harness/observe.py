@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness import check
+from harness import observation
 from harness.cases import Case
 from harness.concrete import concrete_view
 from harness.errors import HarnessError
@@ -41,7 +41,9 @@ def wheel_facts(prepared: Sequence[PreparedWheel], suffixes: Sequence[str]) -> F
     return Facts(
         wheels=tuple(p.facts for p in prepared),
         ownership=Ownership(records),
-        shipped={p.label: frozenset(check.shipped_modules(p.facts, suffixes)) for p in prepared},
+        shipped={
+            p.label: frozenset(observation.shipped_modules(p.facts, suffixes)) for p in prepared
+        },
         suffixes=tuple(suffixes),
     )
 
@@ -85,7 +87,7 @@ def observe_venv(
     case: Case,
     *,
     python: Path | None = None,
-) -> check.Observation:
+) -> observation.Observation:
     """Probe `venv` (its `bin/python` unless `python` is given) and reduce it to plain values."""
     venv = Path(os.path.abspath(venv))
     python = Path(python) if python else venv / "bin" / "python"
@@ -129,16 +131,18 @@ def observe_venv(
         if entry != site and (labels := ownership.wheels_at(entry))
     }
     concrete = {
-        m.name: check.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
+        m.name: observation.ConcreteModule(m.name, m.kind, m.path, m.realpath) for m in view.modules
     }
     runtime = {m.name: _runtime_module(m) for m in report.modules if m.mode == "resolve"}
     imported = {m.name: _runtime_module(m) for m in report.modules if m.mode == "import"}
     distributions = tuple(
-        check.Distribution(d.normalized_name or "", d.version or "", d.realpath or d.path or "")
+        observation.Distribution(
+            d.normalized_name or "", d.version or "", d.realpath or d.path or ""
+        )
         for d in report.distributions
     )
     asked = _paths_judged(concrete, [*runtime.values(), *imported.values()], distributions, runs)
-    return check.Observation(
+    return observation.Observation(
         site_packages=site,
         concrete=concrete,
         runtime=runtime,
@@ -169,12 +173,12 @@ def observe_venv(
 
 
 def _paths_judged(
-    concrete: Mapping[str, check.ConcreteModule],
-    runtime: Iterable[check.RuntimeModule],
-    distributions: Iterable[check.Distribution],
-    runs: Mapping[str, check.ScriptRun],
+    concrete: Mapping[str, observation.ConcreteModule],
+    runtime: Iterable[observation.RuntimeModule],
+    distributions: Iterable[observation.Distribution],
+    runs: Mapping[str, observation.ScriptRun],
 ) -> set[str]:
-    """Every path whose owner the checks may ask for (`check.Observation.owners`)."""
+    """Every path whose owner the checks may ask for (`observation.Observation.owners`)."""
     paths = {m.realpath for m in concrete.values()}
     for rt in runtime:
         paths.update(rt.locations)
@@ -193,7 +197,7 @@ def _script_runs(
     owners: Mapping[str, tuple[str, ...]],
     wheels: Sequence[WheelFacts],
     case: Case,
-) -> dict[str, check.ScriptRun]:
+) -> dict[str, observation.ScriptRun]:
     """Every console script some wheel declares that `bin/` holds, resolved by the probe."""
     by_label = {w.label: w for w in wheels}
     requests = []
@@ -213,7 +217,7 @@ def _script_runs(
         requests.append({"name": name, "path": str(path), "module": module})
     found = resolve_scripts(python, requests, env=dict(case.env))
     return {
-        r.name or "": check.ScriptRun(
+        r.name or "": observation.ScriptRun(
             name=r.name or "",
             status=r.status,
             object=r.object,
@@ -240,7 +244,7 @@ def cached_source(name: str) -> str | None:
     return ".".join(parts[:-1]) + ".py"
 
 
-def _bytecode(site: Path, ownership) -> list[check.CachedBytecode]:
+def _bytecode(site: Path, ownership) -> list[observation.CachedBytecode]:
     """Every `.pyc` in a real `__pycache__` of a real directory of site-packages (symlinked
     directories belong to one wheel's tree: nothing there was overlaid), beside its source.
     `header` is left `unknown`: the target interpreter checks the ones no wheel ships."""
@@ -261,7 +265,7 @@ def _bytecode(site: Path, ownership) -> list[check.CachedBytecode]:
             pyc_owner = ownership(os.path.realpath(pyc))
             source_owner = ownership(os.path.realpath(source))
             found.append(
-                check.CachedBytecode(
+                observation.CachedBytecode(
                     path=pyc.relative_to(site).as_posix(),
                     source=source.relative_to(site).as_posix(),
                     pyc_owners=pyc_owner.labels if pyc_owner else (),
@@ -272,7 +276,7 @@ def _bytecode(site: Path, ownership) -> list[check.CachedBytecode]:
     return found
 
 
-def _shared_paths(site: Path, facts: Facts) -> tuple[check.SharedPath, ...]:
+def _shared_paths(site: Path, facts: Facts) -> tuple[observation.SharedPath, ...]:
     """Paths two wheels ship differently (different bytes, or a file in one and a directory
     in the other), from RECORD, that sit physically in a real directory of the venv: a merge
     resolved them. Earlier versions of a distribution given twice are left out (the contract
@@ -304,7 +308,7 @@ def _shared_paths(site: Path, facts: Facts) -> tuple[check.SharedPath, ...]:
         else:
             continue
         if _physical(site, path):
-            found.append(check.SharedPath(path, tuple(sorted(labels, key=rank.get)), kind))
+            found.append(observation.SharedPath(path, tuple(sorted(labels, key=rank.get)), kind))
     return tuple(found)
 
 
@@ -358,9 +362,9 @@ def _label(owner) -> str | None:
     return owner.label if owner else None
 
 
-def _runtime_module(m) -> check.RuntimeModule:
+def _runtime_module(m) -> observation.RuntimeModule:
     error = f"{m.error.type}: {m.error.message}" if getattr(m, "error", None) else None
-    return check.RuntimeModule(
+    return observation.RuntimeModule(
         name=m.name,
         status=m.status,
         kind=m.kind,

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import check
 from harness.cases import Case
-from harness.judge import judge
+from harness.judge import Finding, check_premises, judge, static_blind_spots, strict_layout
 from harness.model import Interpreter, Plan, PreparedWheel
+from harness.observation import Observation
 from harness.observe import Facts, extension_suffixes, observe_venv, wheel_facts
 
 
@@ -27,7 +27,7 @@ class Reference:
 
     facts: Facts
     names: frozenset[str]
-    flat: check.Observation
+    flat: Observation
     flat_venv: Path
 
 
@@ -67,7 +67,7 @@ def observe_and_judge(
     explain: Plan | None = None,
     reports: Sequence[str] | None = None,
     strict_layout: bool = False,
-) -> tuple[check.Observation, list[check.Finding]]:
+) -> tuple[Observation, list[Finding]]:
     """Observe `venv` and judge it against `ref`. `case` is already narrowed to the engine
     (`Case.for_engine`), or None: then only the facts speak (no A5, no expectations)."""
     observed = observe_venv(
@@ -88,19 +88,17 @@ def judge_venv(
     engine: str = "external",
     python: Path | None = None,
     explain: Plan | None = None,
-) -> tuple[list[check.Finding], list[str]]:
+) -> tuple[list[Finding], list[str]]:
     """Judge one venv, built by anything, against the wheels it was built from: the case's
     premises (when a case is named), then A1-A8 and the case's expectations for `engine`.
     Returns the findings and the modules runtime finds that static tools cannot see."""
     import tempfile
 
-    from harness.judge import strict_layout
-
-    findings: list[check.Finding] = []
+    findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
         ref = reference(prepared, interp, Path(tmp) / "flat", case)
     if case is not None:
-        findings += check.check_premises(case, ref.facts.wheels)
+        findings += check_premises(case, ref.facts.wheels)
     observed, judged = observe_and_judge(
         venv,
         ref,
@@ -109,7 +107,7 @@ def judge_venv(
         explain=explain,
         strict_layout=strict_layout(engine),
     )
-    return findings + judged, check.static_blind_spots(observed, sorted(ref.names))
+    return findings + judged, static_blind_spots(observed, sorted(ref.names))
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness import check
+from harness import judge
 from harness.cases import Case
 from harness.errors import HarnessError
 from harness.judge import strict_layout
@@ -36,7 +36,7 @@ class Result:
     interpreter: str  # "3.11.7"
     engine: str
     status: str  # pass, fail, skip, error, detected, undetected, refused, unexercised
-    findings: tuple[check.Finding, ...] = ()
+    findings: tuple[judge.Finding, ...] = ()
     seconds: float = 0.0
     expected_to_fail: bool = False  # a `detects` variant: findings are the point
     blind_spots: tuple[str, ...] = ()  # modules runtime finds but static tools cannot see
@@ -210,7 +210,7 @@ def _run_unit_in(unit: Unit, workdir: Path) -> list[Result]:
     version = ".".join(map(str, interp.version))
     prepared = supply.prepare([*case.support, *case.wheels], interp)
     ref = reference(prepared, interp, workdir / "oracle", case)
-    premise_findings = check.check_premises(case, ref.facts.wheels)
+    premise_findings = judge.check_premises(case, ref.facts.wheels)
     support = {p.label for p in prepared[: len(case.support)]}
     results = []
     for engine in unit.engines:
@@ -271,8 +271,8 @@ def _run_unit_in(unit: Unit, workdir: Path) -> list[Result]:
         results.append(
             replace(
                 result,
-                blind_spots=tuple(check.static_blind_spots(obs, sorted(ref.names))),
-                flat_differences=len(check.differences_from_flat(obs, ref.flat, ref.names)),
+                blind_spots=tuple(judge.static_blind_spots(obs, sorted(ref.names))),
+                flat_differences=len(judge.differences_from_flat(obs, ref.flat, ref.names)),
                 warnings=tuple(built.warnings),
                 venv=str(built.venv) if unit.keep else None,
             )
@@ -362,10 +362,10 @@ def _refused(
     """A refusal is reported as such: accepted when the case declares it, else a failure."""
     accepted = declared.accepted_refusal(engine)
     detail = f"refused: {message.strip().splitlines()[0] if message.strip() else message}"
-    findings: tuple[check.Finding, ...] = ()
+    findings: tuple[judge.Finding, ...] = ()
     if accepted is None:
         findings = (
-            check.Finding(
+            judge.Finding(
                 "refused",
                 "wheel set",
                 f"the engine refused a wheel set the case does not expect it to refuse: {message}",
@@ -394,11 +394,11 @@ def _refused(
     )
 
 
-def _plan_findings(facts, plan: Plan) -> list[check.Finding]:
+def _plan_findings(facts, plan: Plan) -> list[judge.Finding]:
     from harness.engine.invariants import check_plan_invariants
 
     return [
-        check.Finding("plan", "plan", violation) for violation in check_plan_invariants(facts, plan)
+        judge.Finding("plan", "plan", violation) for violation in check_plan_invariants(facts, plan)
     ]
 
 

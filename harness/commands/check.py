@@ -110,7 +110,7 @@ def check_venv(
     cases_dir: str | None = None,
 ):
     """Every finding for `venv_dir`, and the modules static tools cannot see."""
-    from harness import check, interpreters, supply
+    from harness import interpreters, judge, supply
     from harness.cases import find_case
     from harness.pipeline import judge_venv
     from harness.runtime import venv_python
@@ -144,7 +144,7 @@ def check_venv(
         from harness.engine.invariants import check_plan_invariants
 
         findings += [
-            check.Finding("plan", "plan", v)
+            judge.Finding("plan", "plan", v)
             for v in check_plan_invariants([p.facts for p in prepared], plan)
         ]
     return findings, blind

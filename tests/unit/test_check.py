@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from observed import Computed
 
-from harness import check
+from harness import judge, observation
 from harness.casefile import parse_case
-from harness.check import ConcreteModule, Distribution, Observation, RuntimeModule
 from harness.errors import CaseFileError
 from harness.facts import facts_from_paths
 from harness.model import Collision, Plan
+from harness.observation import ConcreteModule, Distribution, Observation, RuntimeModule
 from harness.ownership import Owner
 
 SITE = "/v/site-packages"
@@ -82,7 +82,7 @@ def test_a1_agreement_is_silent():
         concrete=[ConcreteModule("google", "package", "google/__init__.py", init)],
         runtime=[RuntimeModule("google", "found", "package", init)],
     )
-    assert check.check_a1(o) == []
+    assert judge.check_a1(o) == []
 
 
 def test_a1_whole_tree_bug_names_both_owners():
@@ -103,7 +103,7 @@ def test_a1_whole_tree_bug_names_both_owners():
             RuntimeModule("google.protobuf", "not-found"),
         ],
     )
-    findings = check.check_a1(o)
+    findings = judge.check_a1(o)
     assert [f.subject for f in findings] == ["google"]
     (f,) = findings
     assert f.rule == "A1"
@@ -117,7 +117,7 @@ def test_a1_namespace_must_include_the_concrete_dir():
         concrete=[ConcreteModule("jaraco", "namespace", "jaraco", f"{SITE}/jaraco")],
         runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{PROTOBUF_TREE}/jaraco",))],
     )
-    assert [f.rule for f in check.check_a1(o)] == ["A1"]
+    assert [f.rule for f in judge.check_a1(o)] == ["A1"]
     ok = obs(
         concrete=[ConcreteModule("jaraco", "namespace", "jaraco", f"{SITE}/jaraco")],
         runtime=[
@@ -126,7 +126,7 @@ def test_a1_namespace_must_include_the_concrete_dir():
             )
         ],
     )
-    assert check.check_a1(ok) == []
+    assert judge.check_a1(ok) == []
 
 
 # --------------------------------------------------------------------------- A2
@@ -144,7 +144,9 @@ def test_shipped_modules_from_record_paths():
             "six.py",
         ],
     )
-    names = check.shipped_modules(facts, [".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"])
+    names = observation.shipped_modules(
+        facts, [".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"]
+    )
     assert names == {
         "google",
         "google.protobuf",
@@ -169,25 +171,25 @@ def test_a2_a_loss_is_excused_by_flat_or_the_case_never_by_the_plan():
             RuntimeModule("google.protobuf", "found", "package", "y"),
         ]
     )
-    undeclared = check.check_a2(o, flat, shipped, spec({}))
+    undeclared = judge.check_a2(o, flat, shipped, spec({}))
     assert [(f.rule, f.subject, f.wheels) for f in undeclared] == [
         ("A2", "google.protobuf", ("protobuf",))
     ]
     # without a case, every loss against flat is a finding
-    assert [f.subject for f in check.check_a2(o, flat, shipped, None)] == ["google.protobuf"]
+    assert [f.subject for f in judge.check_a2(o, flat, shipped, None)] == ["google.protobuf"]
     # the engine recording the collision it mishandled explains, never excuses
     plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
-    (f,) = check.check_a2(o, flat, shipped, spec({}), plan)
+    (f,) = judge.check_a2(o, flat, shipped, spec({}), plan)
     assert "the engine's plan says" in f.message and "google" in f.message
     # the case's reasoned declaration excuses it (absent = true, or a declared flat difference)
     absent = spec(
         {"expect": {"module": [{"name": "google.protobuf", "absent": True, "explanation": "why"}]}}
     )
-    assert check.check_a2(o, flat, shipped, absent) == []
+    assert judge.check_a2(o, flat, shipped, absent) == []
     differs = spec({"expect": {"flat_difference": [{"module": "google", "explanation": "why"}]}})
-    assert check.check_a2(o, flat, shipped, differs) == []
+    assert judge.check_a2(o, flat, shipped, differs) == []
     # a module flat cannot import either is not the engine's loss
-    assert check.check_a2(o, o, shipped, spec({})) == []
+    assert judge.check_a2(o, o, shipped, spec({})) == []
 
 
 # --------------------------------------------------------------------------- A3, A4
@@ -205,9 +207,9 @@ def test_a3_exactly_one_copy_and_it_matches_the_code():
         two = obs(
             runtime=runtime, dists=[Distribution("pb", "5.0", "a"), Distribution("pb", "6.0", "b")]
         )
-        assert [f.rule for f in check.check_a3(two, [old, new])] == ["A3"]
+        assert [f.rule for f in judge.check_a3(two, [old, new])] == ["A3"]
         mismatch = obs(runtime=runtime, dists=[Distribution("pb", "6.0", "b")])
-        (f,) = check.check_a3(mismatch, [old, new])
+        (f,) = judge.check_a3(mismatch, [old, new])
         assert "imported from 5.0" in f.message
         good = obs(
             runtime=[
@@ -215,7 +217,7 @@ def test_a3_exactly_one_copy_and_it_matches_the_code():
             ],
             dists=[Distribution("pb", "6.0", "b")],
         )
-        assert check.check_a3(good, [old, new]) == []
+        assert judge.check_a3(good, [old, new]) == []
     finally:
         del TREES["/trees/old/site-packages"], TREES["/trees/new/site-packages"]
 
@@ -224,9 +226,9 @@ def test_a4_site_packages_first_and_no_duplicates():
     good = obs(
         sys_path=["/stdlib", SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: ("protobuf",)}
     )
-    assert check.check_a4(good) == []
+    assert judge.check_a4(good) == []
     bad = obs(sys_path=[PROTOBUF_TREE, SITE, SITE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
-    assert sorted(f.message.split(" ")[0] for f in check.check_a4(bad)) == ["fallback", "sys.path"]
+    assert sorted(f.message.split(" ")[0] for f in judge.check_a4(bad)) == ["fallback", "sys.path"]
 
 
 # --------------------------------------------------------------------------- A5
@@ -244,13 +246,13 @@ def test_a5_differences_must_be_declared_and_declarations_must_hold():
             )
         ]
     )
-    assert [f.rule for f in check.check_a5(o, flat, ["google.protobuf"], spec({}))] == ["A5"]
+    assert [f.rule for f in judge.check_a5(o, flat, ["google.protobuf"], spec({}))] == ["A5"]
     declared = spec(
         {"expect": {"flat_difference": [{"module": "google.protobuf", "explanation": "why"}]}}
     )
-    assert check.check_a5(o, flat, ["google.protobuf"], declared) == []
+    assert judge.check_a5(o, flat, ["google.protobuf"], declared) == []
     # the same declaration against an engine that agrees with flat is stale
-    assert [f.rule for f in check.check_a5(flat, flat, ["google.protobuf"], declared)] == [
+    assert [f.rule for f in judge.check_a5(flat, flat, ["google.protobuf"], declared)] == [
         "expect-flat"
     ]
 
@@ -276,11 +278,11 @@ def test_premise_guard_fails_when_the_shape_is_gone():
             ]
         }
     )
-    assert check.check_premises(s, [google]) == []
+    assert judge.check_premises(s, [google]) == []
     namespace_google = facts_from_paths(
         "google-1.9.3-py2.py3-none-any.whl", ["google/x.py"], dist_info="google-1.9.3.dist-info"
     )
-    (f,) = check.check_premises(s, [namespace_google])
+    (f,) = judge.check_premises(s, [namespace_google])
     assert f.rule == "premise" and "ships google/__init__.py" in f.message
 
 
@@ -311,14 +313,14 @@ def test_expectations_module_owner_absent_metadata_collision():
         dists=[Distribution("protobuf", "1.0", "p")],
     )
     plan = empty_plan(collisions=(Collision("top-level", "google", "google", "protobuf"),))
-    assert check.check_expectations(good, s, facts, plan) == []
+    assert judge.check_expectations(good, s, facts, plan) == []
     bad = obs(
         runtime=[
             RuntimeModule("google", "found", "package", f"{PROTOBUF_TREE}/google/__init__.py"),
             RuntimeModule("google.protobuf", "found", "package", "x"),
         ],
     )
-    rules = sorted(f.rule for f in check.check_expectations(bad, s, facts, empty_plan()))
+    rules = sorted(f.rule for f in judge.check_expectations(bad, s, facts, empty_plan()))
     assert rules == ["expect-collision", "expect-metadata", "expect-module", "expect-module"]
 
 
@@ -365,8 +367,8 @@ def test_namespace_owner_is_every_wheel_owning_files_beneath_a_location():
     )
     o = obs(runtime=[RuntimeModule("jaraco", "found", "namespace", None, (f"{SITE}/jaraco",))])
     mine = replace(o, owners=Computed(lambda real: Owner(("jaraco.classes",), "jaraco")))
-    assert check.check_expectations(mine, s, facts) == []
-    assert [f.rule for f in check.check_expectations(o, s, facts)] == ["expect-module"]
+    assert judge.check_expectations(mine, s, facts) == []
+    assert [f.rule for f in judge.check_expectations(o, s, facts)] == ["expect-module"]
 
 
 def test_expected_fallback_must_be_on_sys_path():
@@ -375,9 +377,9 @@ def test_expected_fallback_must_be_on_sys_path():
         {"expect": {"fallback": [{"wheel": "protobuf", "explanation": "loser stays reachable"}]}}
     )
     on = obs(sys_path=[SITE, PROTOBUF_TREE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
-    assert check.check_expectations(on, s, facts) == []
+    assert judge.check_expectations(on, s, facts) == []
     off = obs(sys_path=[SITE], fallback_roots={PROTOBUF_TREE: ("protobuf",)})
-    assert [f.rule for f in check.check_expectations(off, s, facts)] == ["expect-fallback"]
+    assert [f.rule for f in judge.check_expectations(off, s, facts)] == ["expect-fallback"]
 
 
 def test_a2_a_superseded_version_is_excused_by_flat_not_by_the_plan():
@@ -391,7 +393,7 @@ def test_a2_a_superseded_version_is_excused_by_flat_not_by_the_plan():
         ]
     )
     flat_without = obs(runtime=[RuntimeModule("pb", "found", "package", "x")])
-    assert check.check_a2(o, flat_without, shipped, spec({})) == []
+    assert judge.check_a2(o, flat_without, shipped, spec({})) == []
     flat_with = obs(
         runtime=[
             RuntimeModule("pb", "found", "package", "x"),
@@ -399,7 +401,7 @@ def test_a2_a_superseded_version_is_excused_by_flat_not_by_the_plan():
         ]
     )
     superseded = empty_plan(superseded=("old",))
-    assert [f.subject for f in check.check_a2(o, flat_with, shipped, spec({}), superseded)] == [
+    assert [f.subject for f in judge.check_a2(o, flat_with, shipped, spec({}), superseded)] == [
         "pb.service"
     ]
 
@@ -427,14 +429,14 @@ def test_prefix_file_and_console_script_expectations():
         scripts={"tool": True},
         script_owners={"tool": ("cli",)},
     )
-    assert check.check_expectations(good, s, facts) == []
+    assert judge.check_expectations(good, s, facts) == []
     bad = obs(prefix_kinds={"share/jupyter/x.json": None}, scripts={"tool": False})
-    assert sorted(f.rule for f in check.check_expectations(bad, s, facts)) == [
+    assert sorted(f.rule for f in judge.check_expectations(bad, s, facts)) == [
         "expect-console-script",
         "expect-prefix-file",
     ]
     other = replace(good, script_owners={"tool": ("widgets",)})
-    assert [f.rule for f in check.check_expectations(other, s, facts)] == ["expect-console-script"]
+    assert [f.rule for f in judge.check_expectations(other, s, facts)] == ["expect-console-script"]
 
 
 def test_expectation_paths_may_not_escape():
@@ -460,10 +462,10 @@ def test_a2_a_decision_explains_a_loss_but_never_excuses_it():
     decision = Decision(
         "pkg/native", "native-span-last-regular", ("alpha", "beta"), "project", "beta"
     )
-    (f,) = check.check_a2(o, None, shipped, None, empty_plan(decisions=(decision,)))
+    (f,) = judge.check_a2(o, None, shipped, None, empty_plan(decisions=(decision,)))
     assert f.subject == "pkg.native._ext" and f.wheels == ("alpha",)
     assert "native-span-last-regular" in f.message
-    (plain,) = check.check_a2(o, None, shipped, None)
+    (plain,) = judge.check_a2(o, None, shipped, None)
     assert "plan" not in plain.message
 
 
@@ -477,8 +479,8 @@ def test_a5_identical_bytes_two_wheels_ship_are_one_module_whoever_is_credited()
     )
     one = replace(both, owners=Computed(lambda real: Owner(("b",), "tests/__init__.py")))
     other = replace(both, owners=Computed(lambda real: Owner(("c",), "tests/__init__.py")))
-    assert check.differences_from_flat(one, both, ["tests"]) == []
-    assert check.differences_from_flat(other, both, ["tests"]) == ["tests"]
+    assert judge.differences_from_flat(one, both, ["tests"]) == []
+    assert judge.differences_from_flat(other, both, ["tests"]) == ["tests"]
 
 
 def test_judging_never_reads_an_owner_observing_did_not_record():

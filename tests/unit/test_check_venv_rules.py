@@ -15,8 +15,8 @@ from pathlib import Path
 
 from observed import Computed
 
-from harness import check
-from harness.check import CachedBytecode, Observation, ScriptRun, SharedPath
+from harness import judge, observation
+from harness.observation import CachedBytecode, Observation, ScriptRun, SharedPath
 from harness.observe import Facts, _bytecode, _shared_paths, cached_source
 from harness.ownership import Owner, Row, WheelRecord
 
@@ -55,7 +55,7 @@ def obs(sys_path=(SITE,), **kw) -> Observation:
 def test_a4_fallbacks_in_wheel_order_pass() -> None:
     roots = {"/trees/a/site-packages": ("a",), "/trees/c/site-packages": ("c",)}
     o = obs(sys_path=(SITE, *roots), fallback_roots=roots)
-    assert check.check_a4(o, ["a", "b", "c"]) == []
+    assert judge.check_a4(o, ["a", "b", "c"]) == []
 
 
 def test_a4_fallbacks_in_reverse_order_fail() -> None:
@@ -63,11 +63,11 @@ def test_a4_fallbacks_in_reverse_order_fail() -> None:
     # the reverse of "later wins"; the position check alone (after site-packages) passes it.
     roots = {"/trees/c/site-packages": ("c",), "/trees/a/site-packages": ("a",)}
     o = obs(sys_path=(SITE, *roots), fallback_roots=roots)
-    (finding,) = check.check_a4(o, ["a", "b", "c"])
+    (finding,) = judge.check_a4(o, ["a", "b", "c"])
     assert finding.rule == "A4" and finding.subject == "/trees/a/site-packages"
     assert "wheel order" in finding.message and finding.wheels == ("a", "c")
     # without the wheel order nothing can be said about it
-    assert check.check_a4(o) == []
+    assert judge.check_a4(o) == []
 
 
 def test_a4_one_inversion_among_three_is_one_finding() -> None:
@@ -77,7 +77,7 @@ def test_a4_one_inversion_among_three_is_one_finding() -> None:
         "/trees/b/site-packages": ("b",),
     }
     o = obs(sys_path=(SITE, *roots), fallback_roots=roots)
-    assert [f.subject for f in check.check_a4(o, ["a", "b", "c"])] == ["/trees/b/site-packages"]
+    assert [f.subject for f in judge.check_a4(o, ["a", "b", "c"])] == ["/trees/b/site-packages"]
 
 
 # --------------------------------------------------------------------------- A6: scripts
@@ -92,20 +92,20 @@ def test_a6_a_script_reaching_the_claimed_wheel_passes() -> None:
         "tool", "resolved", "pkg.cli.main", module_file="/trees/b/site-packages/pkg/cli.py"
     )
     o = obs(script_runs=_runs(run), script_owners={"tool": ("b",)})
-    assert check.check_a6(o, obs(script_runs=_runs(run))) == []
+    assert judge.check_a6(o, obs(script_runs=_runs(run))) == []
 
 
 def test_a6_a_script_that_cannot_resolve_fails_where_flat_resolves() -> None:
     broken = ScriptRun("tool", "error", error="AttributeError: module has no attribute 'app.run'")
     fine = ScriptRun("tool", "resolved", "pkg.cli.App.run")
     o = obs(script_runs=_runs(broken), script_owners={"tool": ("b",)})
-    (finding,) = check.check_a6(o, obs(script_runs=_runs(fine)))
+    (finding,) = judge.check_a6(o, obs(script_runs=_runs(fine)))
     assert finding.rule == "A6" and finding.subject == "bin/tool"
     assert "AttributeError" in finding.runtime and finding.wheels == ("b",)
     # the flat install's script cannot resolve either (a dependency the case lacks): excused
-    assert check.check_a6(o, obs(script_runs=_runs(broken))) == []
+    assert judge.check_a6(o, obs(script_runs=_runs(broken))) == []
     # no flat install to compare with: not excused
-    assert [f.rule for f in check.check_a6(o, None)] == ["A6"]
+    assert [f.rule for f in judge.check_a6(o, None)] == ["A6"]
 
 
 def test_a6_a_script_reaching_another_wheels_code_fails() -> None:
@@ -115,13 +115,13 @@ def test_a6_a_script_reaching_another_wheels_code_fails() -> None:
         "tool", "resolved", "pkg.cli.main", module_file="/trees/a/site-packages/pkg/cli.py"
     )
     o = obs(script_runs=_runs(run), script_owners={"tool": ("b",)})
-    (finding,) = check.check_a6(o, obs(script_runs=_runs(run)))
+    (finding,) = judge.check_a6(o, obs(script_runs=_runs(run)))
     assert "resolves to a's" in finding.message and finding.wheels == ("b", "a")
 
 
 def test_a6_says_nothing_about_a_launcher_it_cannot_read() -> None:
     o = obs(script_runs=_runs(ScriptRun("tool", "unparsed")), script_owners={"tool": ("b",)})
-    assert check.check_a6(o, None) == []
+    assert judge.check_a6(o, None) == []
 
 
 # --------------------------------------------------------------------------- A7: bytecode
@@ -137,20 +137,20 @@ def test_a7_bytecode_of_the_same_wheel_or_fresh_passes() -> None:
             CachedBytecode("p/__pycache__/o.cpython-311.pyc", "p/o.py", (), ("b",), "unknown"),
         )
     )
-    assert check.check_a7(o) == []
+    assert judge.check_a7(o) == []
 
 
 def test_a7_shipped_bytecode_beside_another_wheels_source_fails() -> None:
     # why: a shipped m.cpython-311.pyc from a beside b's m.py: the merge kept the bytecode of
     # the source b overwrote (engine-contract.md §5.4, checks.md §6.16).
     stale = CachedBytecode("p/__pycache__/m.cpython-311.pyc", "p/m.py", ("a",), ("b",), "unknown")
-    (finding,) = check.check_a7(obs(bytecode=(stale,)))
+    (finding,) = judge.check_a7(obs(bytecode=(stale,)))
     assert finding.rule == "A7" and finding.subject == stale.path and finding.wheels == ("a", "b")
 
 
 def test_a7_unshipped_bytecode_with_a_stale_header_fails() -> None:
     stale = CachedBytecode("p/__pycache__/m.cpython-311.pyc", "p/m.py", (), ("b",), "stale")
-    assert [f.rule for f in check.check_a7(obs(bytecode=(stale,)))] == ["A7"]
+    assert [f.rule for f in judge.check_a7(obs(bytecode=(stale,)))] == ["A7"]
 
 
 def test_cached_source_strips_the_tag_right_to_left() -> None:
@@ -188,8 +188,8 @@ def test_a8_a_reported_conflict_passes_and_adapters_are_not_judged() -> None:
     said = [
         "Package collision while merging /v: `jwt/__init__.py` is provided by both a and b (distinct)."
     ]
-    assert check.check_a8(o, said) == []
-    assert check.check_a8(o, None) == []
+    assert judge.check_a8(o, said) == []
+    assert judge.check_a8(o, None) == []
 
 
 def test_a8_an_unreported_conflict_fails() -> None:
@@ -197,12 +197,12 @@ def test_a8_an_unreported_conflict_fails() -> None:
     # in a real directory: a merge chose, and the user must be told (checks.md §6.15).
     shared = SharedPath("jwt/__init__.py", ("a", "b"), "distinct")
     o = obs(shared_paths=(shared,))
-    (finding,) = check.check_a8(
+    (finding,) = judge.check_a8(
         o, ["Package collision: top-level `jwt` is provided by both a and b"]
     )
     assert finding.rule == "A8" and finding.subject == "jwt/__init__.py"
     # a longer path that merely contains it does not count as naming it
-    assert check.check_a8(o, ["`jwt/__init__.pyi` differs"]) != []
+    assert judge.check_a8(o, ["`jwt/__init__.pyi` differs"]) != []
 
 
 def _record(label: str, rows: dict[str, str], version: str = "1.0", name: str | None = None):
@@ -259,8 +259,8 @@ def test_a3_metadata_of_another_build_of_the_same_version_fails() -> None:
     # why: two builds of one version (manylinux, musllinux) differ only by their WHEEL tags;
     # the visible dist-info must be the build whose code is imported, else a tool reading it
     # (entry points, the RECORD, the tags) describes files that are not the ones running.
-    from harness.check import Distribution, RuntimeModule
     from harness.facts import facts_from_paths
+    from harness.observation import Distribution, RuntimeModule
 
     a = facts_from_paths("a", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")
     b = facts_from_paths("b", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")
@@ -273,21 +273,21 @@ def test_a3_metadata_of_another_build_of_the_same_version_fails() -> None:
             obs(), runtime=runtime, distributions=(Distribution("pc", "2.0", dist_path),)
         )
 
-    assert check.check_a3(seen("/trees/b/site-packages/pc-2.0.dist-info"), [a, b]) == []
-    (finding,) = check.check_a3(seen("/trees/a/site-packages/pc-2.0.dist-info"), [a, b])
+    assert judge.check_a3(seen("/trees/b/site-packages/pc-2.0.dist-info"), [a, b]) == []
+    (finding,) = judge.check_a3(seen("/trees/a/site-packages/pc-2.0.dist-info"), [a, b])
     assert finding.rule == "A3" and "another build" in finding.message
     assert finding.wheels == ("a", "b")
     # a copy whose WHEEL no wheel ships (an engine rewrote it) says nothing about the build
-    assert check.check_a3(seen("/elsewhere/pc-2.0.dist-info"), [a, b]) == []
+    assert judge.check_a3(seen("/elsewhere/pc-2.0.dist-info"), [a, b]) == []
 
 
 def test_a7_against_flat_excuses_only_what_the_flat_install_holds_too() -> None:
     # why: pip writes the bytecode a wheel ships and leaves it beside a source a later wheel
     # overwrites; an engine other than merge is held to that, merge to its own stricter rule.
-    stale = check.CachedBytecode(
+    stale = observation.CachedBytecode(
         "p/__pycache__/m.cpython-37.pyc", "p/m.py", ("a",), ("b",), "unknown"
     )
     flat = obs(bytecode=(stale,))
-    assert check.check_a7(obs(bytecode=(stale,)), flat) == []
-    assert [f.rule for f in check.check_a7(obs(bytecode=(stale,)))] == ["A7"]
-    assert [f.rule for f in check.check_a7(obs(bytecode=(stale,)), obs())] == ["A7"]
+    assert judge.check_a7(obs(bytecode=(stale,)), flat) == []
+    assert [f.rule for f in judge.check_a7(obs(bytecode=(stale,)))] == ["A7"]
+    assert [f.rule for f in judge.check_a7(obs(bytecode=(stale,)), obs())] == ["A7"]

@@ -235,7 +235,7 @@ def read(raw: dict):
 
 
 def _result(case, engine, status, rules=()):
-    from harness.check import Finding
+    from harness.judge import Finding
 
     return Result(case, "3.11.7", engine, status, tuple(Finding(r, "s", "m") for r in rules))
 

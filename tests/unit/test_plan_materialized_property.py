@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from harness.check import Finding
 from harness.commands.check import check_venv
 from harness.engine.assemble import assemble
 from harness.errors import PlanError
 from harness.interpreters import resolve
+from harness.judge import Finding
 from harness.model import Interpreter, Plan
 from harness.supply import prepare_args
 from harness.wheelbuilder import write_wheel
