@@ -151,7 +151,7 @@ def is_fault(engine: str) -> bool:
 
 POLICIES = ("error", "warning", "ignore")
 
-# `<venv>/.harness/`: the plan and manifest a later `harness check VENV` reads (`harness.venvs`).
+# `<venv>/.harness/`: the plan and manifest a later `harness check VENV` reads (`harness.supply.venvs`).
 STATE_DIR = ".harness"
 
 # The prefix roots the venv owns (engine-contract.md §2.6): what virtualenv writes there (its

@@ -44,8 +44,8 @@ from installer.utils import canonicalize_name, parse_metadata_file
 
 from harness.errors import HarnessError
 from harness.model import Interpreter, PreparedWheel
-from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
-from harness.wheel import wheel_dist_info
+from harness.supply.venvs import STATE_DIR, create_virtualenv, site_packages_of
+from harness.supply.wheel import wheel_dist_info
 
 INSTALLER_NAME = b"harness-flat-oracle\n"  # the dist-info INSTALLER file, like pip's "pip\n"
 
@@ -78,7 +78,7 @@ class _WheelArchive(WheelFile):
     """installer's `WheelFile` with the dist-info directory read from the archive.
 
     installer derives the `.data` directory (and, before 1.0, the dist-info directory) from the
-    wheel *file* name; pip and `harness.wheel` find the one `*.dist-info` that holds RECORD, and
+    wheel *file* name; pip and `harness.supply.wheel` find the one `*.dist-info` that holds RECORD, and
     the `.data` directory carries the same stem. `__pycache__` members are held back from
     installer (which refuses them) and written afterwards, as pip writes every member a wheel
     ships: the oracle must keep a wheel's shipped bytecode where pip keeps it.

@@ -3,7 +3,7 @@
 Every e2e test builds real venvs over the shared install trees and runs their interpreters, so a
 session that ran any e2e test ends by proving none of that wrote into a tree or a cached wheel:
 every tree re-hashed against its RECORD and its bytecode manifests, every wheel file against its
-sha256 (`harness.treeverify`). A difference fails the session (exit status 1) and is listed in
+sha256 (`harness.supply.treeverify`). A difference fails the session (exit status 1) and is listed in
 the terminal summary.
 
 It lives here, not in tests/e2e/, because the pytest-xdist controller never collects and so
@@ -29,7 +29,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput") or not _STATE["e2e_ran"]:
         return
     from harness import config
-    from harness.treeverify import verify_trees
+    from harness.supply.treeverify import verify_trees
 
     report = verify_trees(config.trees_dir(), config.cache_dir())
     _STATE["report"] = report

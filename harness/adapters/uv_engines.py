@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -99,70 +100,14 @@ def _build(request: Mapping, link_mode: str | None) -> dict:
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_PROGRESS="1",
     )
-    created = run(
-        [
-            binary,
-            "venv",
-            "--no-project",
-            "--no-config",
-            "--offline",
-            "--no-python-downloads",
-            "--python",
-            job.python,
-            job.out,
-        ],
-        env=env,
-        cwd=job.store,
-    )
-    if created.returncode:
-        raise ToolFailed(f"uv venv failed (exit {created.returncode}): {output(created)}")
-    python = job.out / "bin" / "python"
+    python = _create_venv(binary, job, env)
     mode = ["--link-mode", link_mode] if link_mode else []
     applied: list[str] = []
     warnings: list[str] = []
     installed: dict[str, str] = {}  # normalized name -> label whose files are there now
     for wheel in job.wheels:
-        done = run(
-            [
-                binary,
-                "pip",
-                "install",
-                "--python",
-                python,
-                *mode,
-                "--no-deps",
-                "--offline",
-                "--no-index",
-                "--no-config",
-                wheel.path,
-            ],
-            env=env,
-            cwd=job.store,
-        )
-        said = output(done)
-        if done.returncode:
-            if any(marker in said for marker in _REFUSALS):
-                before = f" (installed before: {', '.join(applied)})" if applied else ""
-                raise Refused(
-                    f"uv refused {wheel.label} ({wheel.filename}){before}: {said}",
-                    warnings=warnings,
-                    applied_order=applied,
-                )
-            raise ToolFailed(
-                f"uv pip install {wheel.filename} failed (exit {done.returncode}): {said}"
-            )
-        changes = _CHANGE.findall(done.stderr)
-        added = [
-            (n, v)
-            for sign, n, v in changes
-            if sign == "+"
-            and canonicalize_name(n) == wheel.name
-            and _same_version(v, wheel.version)
-        ]
-        if not added:
-            warnings.append(
-                f"uv installed nothing for {wheel.label} ({wheel.filename}); it said: {said}"
-            )
+        changes = _install_one(binary, python, mode, wheel, job, env, applied, warnings)
+        if changes is None:
             continue
         for sign, name, version in changes:
             if sign == "-":
@@ -185,6 +130,81 @@ def _build(request: Mapping, link_mode: str | None) -> dict:
         "warnings": warnings,
         "applied_order": applied,
     }
+
+
+def _create_venv(binary: str, job: Job, env: Mapping[str, str]) -> Path:
+    """`uv venv` for the job's interpreter, offline; its `bin/python`."""
+    created = run(
+        [
+            binary,
+            "venv",
+            "--no-project",
+            "--no-config",
+            "--offline",
+            "--no-python-downloads",
+            "--python",
+            job.python,
+            job.out,
+        ],
+        env=env,
+        cwd=job.store,
+    )
+    if created.returncode:
+        raise ToolFailed(f"uv venv failed (exit {created.returncode}): {output(created)}")
+    return job.out / "bin" / "python"
+
+
+def _install_one(
+    binary: str,
+    python: Path,
+    mode: list[str],
+    wheel,
+    job: Job,
+    env: Mapping[str, str],
+    applied: list[str],
+    warnings: list[str],
+) -> list[tuple[str, str, str]] | None:
+    """`uv pip install --no-deps` of one wheel file: the package changes uv reported, or None
+    (and a warning) when it installed nothing for that wheel; a refusal raises `Refused`."""
+    done = run(
+        [
+            binary,
+            "pip",
+            "install",
+            "--python",
+            python,
+            *mode,
+            "--no-deps",
+            "--offline",
+            "--no-index",
+            "--no-config",
+            wheel.path,
+        ],
+        env=env,
+        cwd=job.store,
+    )
+    said = output(done)
+    if done.returncode:
+        if any(marker in said for marker in _REFUSALS):
+            before = f" (installed before: {', '.join(applied)})" if applied else ""
+            raise Refused(
+                f"uv refused {wheel.label} ({wheel.filename}){before}: {said}",
+                warnings=warnings,
+                applied_order=applied,
+            )
+        raise ToolFailed(f"uv pip install {wheel.filename} failed (exit {done.returncode}): {said}")
+    changes = _CHANGE.findall(done.stderr)
+    added = [
+        (n, v)
+        for sign, n, v in changes
+        if sign == "+" and canonicalize_name(n) == wheel.name and _same_version(v, wheel.version)
+    ]
+    if not added:
+        warnings.append(
+            f"uv installed nothing for {wheel.label} ({wheel.filename}); it said: {said}"
+        )
+        return None
+    return changes
 
 
 def build_symlink(request: Mapping) -> dict:

@@ -85,7 +85,7 @@ def bench_case(
     """Assembly, startup and sys.path numbers for one case on one interpreter; with `user`,
     the venvs are handed to that user and the startup and sys.path runs execute as it."""
     from harness import supply
-    from harness.runtime import probe_environment
+    from harness.observe.runtime import probe_environment
 
     name = case.name
     pins = [*case.support, *case.wheels]

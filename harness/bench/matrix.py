@@ -17,7 +17,8 @@ def bench_matrix(
     cases: Sequence[Case], interpreters: Sequence[Interpreter], jobs: int, runs: int = 1
 ) -> dict[str, object]:
     """Wall time of the whole corpus × interpreters through `runner.run_units`, warm."""
-    from harness import runner, supply
+    from harness import supply
+    from harness.run import runner
 
     units = []
     for case in cases:

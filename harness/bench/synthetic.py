@@ -114,7 +114,7 @@ def synthetic_facts(wheels: Sequence[SyntheticWheel]) -> list[WheelFacts]:
 
 def write_synthetic_wheels(wheels: Sequence[SyntheticWheel], directory: Path) -> list[Path]:
     """Real `.whl` files for a synthetic set (deterministic bytes)."""
-    from harness.wheelbuilder import write_wheel
+    from harness.supply.wheelbuilder import write_wheel
 
     written = []
     for w in wheels:
@@ -134,7 +134,7 @@ def prepare_local(paths: Sequence[Path], trees_root: Path) -> list[PreparedWheel
     """Unpack local wheel files into a private trees root and read their facts (what
     `supply.prepare` does for cached files, minus the cache: synthetic wheels must not land in
     the project's wheels_cache)."""
-    from harness import wheel
+    from harness.supply import wheel
 
     prepared = []
     for path in paths:

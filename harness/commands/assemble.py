@@ -131,12 +131,12 @@ def as_json(assembly) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harness import supply
+    from harness.cases import words
     from harness.engine.assemble import assemble
-    from harness.interpreters import resolve
+    from harness.supply.interpreters import resolve
 
     interpreter = resolve(args.python)
-    prepared = supply.prepare_args(list(args.wheels), interpreter)
+    prepared = words.prepare_args(list(args.wheels), interpreter)
     if is_fault(args.engine):
         from harness.engine import faults
 

@@ -208,7 +208,7 @@ class MeasurePlan:
 
 def plan_measures(args: argparse.Namespace) -> MeasurePlan:
     from harness import bench
-    from harness.interpreters import resolve_many
+    from harness.supply.interpreters import resolve_many
 
     only = parse_only(args.only)
     for name in ("runs", "startup_runs", "matrix_runs"):

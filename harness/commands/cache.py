@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness import config
     from harness.model import to_plain
-    from harness.treeverify import verify_trees
+    from harness.supply.treeverify import verify_trees
 
     if args.trees is not None:
         report = verify_trees(args.trees)

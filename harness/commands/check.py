@@ -86,7 +86,7 @@ def _state(venv: Path) -> tuple[dict | None, object | None]:
 
 def _wheels_from_state(manifest: dict, plan) -> list[str]:
     """The .whl files behind an assembled venv's install trees (a tree is named by sha256)."""
-    from harness.cache import WheelCache
+    from harness.supply.cache import WheelCache
 
     cache = WheelCache()
     files = []
@@ -110,10 +110,11 @@ def check_venv(
     cases_dir: str | None = None,
 ):
     """Every finding for `venv_dir`, and the modules static tools cannot see."""
-    from harness import interpreters, judge, supply
-    from harness.cases import find_case
-    from harness.pipeline import judge_venv
-    from harness.runtime import venv_python
+    from harness import judge, supply
+    from harness.cases import find_case, words
+    from harness.observe.runtime import venv_python
+    from harness.run.pipeline import judge_venv
+    from harness.supply import interpreters
 
     venv_dir = Path(os.path.abspath(venv_dir))
     python = venv_python(venv_dir)
@@ -131,7 +132,7 @@ def check_venv(
                     "built from with --wheels (or a case with --case)"
                 )
             wheels = _wheels_from_state(manifest, plan)
-        prepared = supply.prepare_args(wheels, interp)
+        prepared = words.prepare_args(wheels, interp)
     findings, blind = judge_venv(
         venv_dir, prepared, interp, case, engine=engine, python=python, explain=plan
     )

@@ -88,11 +88,11 @@ def render(prepared: PreparedWheel) -> str:
 
 def prepare(specs: Sequence[str], python: str | None) -> list[PreparedWheel]:
     """Pins and local wheels → prepared wheels (verified file, install tree, facts)."""
-    from harness import supply
-    from harness.interpreters import resolve
+    from harness.cases import words
+    from harness.supply.interpreters import resolve
 
     interpreter = resolve(python or "default")
-    return supply.prepare_args(list(specs), interpreter)
+    return words.prepare_args(list(specs), interpreter)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -221,9 +221,10 @@ def listing() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness import runner, supply
+    from harness import supply
     from harness.engine.faults import FAULTS, fault_named
-    from harness.interpreters import resolve
+    from harness.run import runner
+    from harness.supply.interpreters import resolve
 
     if args.list:
         sys.stdout.write(listing())

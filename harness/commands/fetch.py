@@ -11,7 +11,7 @@ from harness.errors import HarnessError, OfflineError
 from harness.model import Interpreter, Pin, WheelFile
 
 if TYPE_CHECKING:
-    from harness.cache import WheelCache
+    from harness.supply.cache import WheelCache
 
 DESCRIPTION = """\
 Download every wheel file the given cases (default: every case under cases/) or pins need for
@@ -65,7 +65,8 @@ def _work(
 ) -> tuple[list[tuple[Interpreter, str, list[Pin]]], list[str]]:
     """(interpreter, what, pins) for each case or pin asked for, and the items that failed
     (every one is reported, so an offline run names all unknown pins at once)."""
-    from harness import cases, supply
+    from harness import cases
+    from harness.cases import words
 
     work: list[tuple[Interpreter, str, list[Pin]]] = []
     problems: list[str] = []
@@ -77,7 +78,7 @@ def _work(
         return work, problems
     for item in items:
         try:
-            pins = supply.pins_for_args([item], interps, cache=cache)
+            pins = words.pins_for_args([item], interps, cache=cache)
         except HarnessError as exc:
             problems.append(str(exc))
             continue
@@ -86,9 +87,9 @@ def _work(
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cache import WheelCache, describe_wheel_file
-    from harness.interpreters import resolve_many
     from harness.supply import IndexResolver, cache_synthetic, select_file
+    from harness.supply.cache import WheelCache, describe_wheel_file
+    from harness.supply.interpreters import resolve_many
 
     interps = resolve_many(args.python)
     cache = WheelCache(offline=True if args.offline else None)

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 
-from harness.casepins import pin_fragment_toml
+from harness.cases.pins import pin_fragment_toml
 from harness.errors import HarnessError
 
 DESCRIPTION = """\
@@ -58,9 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cache import WheelCache
-    from harness.interpreters import resolve_many
     from harness.supply import lock
+    from harness.supply.cache import WheelCache
+    from harness.supply.interpreters import resolve_many
 
     if args.label and len(args.label) != len(args.pins):
         raise HarnessError(

@@ -66,9 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cases import default_cases_root
-    from harness.interpreters import resolve_many
-    from harness.newcase import draft_case, pins_from_lockfile, resolve_support, write_case
+    from harness.run.newcase import draft_case, pins_from_lockfile, resolve_support, write_case
     from harness.supply import lock
+    from harness.supply.interpreters import resolve_many
 
     if bool(args.pins) == bool(args.lockfile):
         raise HarnessError("give either pins (NAME==VERSION ...) or --from LOCKFILE")

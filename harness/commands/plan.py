@@ -88,11 +88,11 @@ def render_plan(result: Plan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness import supply
-    from harness.interpreters import resolve
+    from harness.cases import words
+    from harness.supply.interpreters import resolve
 
     interpreter = resolve(args.python)
-    prepared = supply.prepare_args(list(args.wheels), interpreter)
+    prepared = words.prepare_args(list(args.wheels), interpreter)
     wheels = [p.facts for p in prepared]
     if is_fault(args.engine):
         from harness.engine.faults import fault_named, fault_plan

@@ -6,7 +6,7 @@ import argparse
 
 from harness.commands.common import absolute_path
 from harness.model import to_json
-from harness.runtime import ModuleReport, ProbeReport, run_probe, venv_python
+from harness.observe.runtime import ModuleReport, ProbeReport, run_probe, venv_python
 
 HELP = "ask a venv's interpreter where modules come from (no package code unless --import)"
 

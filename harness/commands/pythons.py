@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from harness.interpreters import discover, query
 from harness.model import to_json
+from harness.supply.interpreters import discover, query
 
 DESCRIPTION = """\
 List every CPython 3.8+ found on PATH, under pyenv ($PYENV_ROOT or ~/.pyenv/versions) and by

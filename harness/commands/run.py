@@ -106,8 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness import report, runner
-    from harness.interpreters import resolve_many
+    from harness.run import report, runner
+    from harness.supply.interpreters import resolve_many
 
     if args.jobs < 0:
         raise HarnessError(f"-j must be 0 (all cores) or a positive number, got {args.jobs}")

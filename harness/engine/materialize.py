@@ -15,7 +15,7 @@ move together. Install trees are never written to by the venv: links point at th
 or copy the files each tree's RECORD lists into real directories the materializer owns (0o755),
 so the venv can be deleted with a plain `shutil.rmtree` even though merged hard links share
 read-only inodes with the trees. Before any of that, every tree the plan uses is compiled for
-the target interpreter, once (`harness.bytecode`, under the tree's lock), so neither the venv's
+the target interpreter, once (`harness.supply.bytecode`, under the tree's lock), so neither the venv's
 start-up nor its imports ever need to write bytecode; merged directories carry that bytecode
 with their sources.
 
@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.bytecode import TreeBytecode, compile_trees
 from harness.engine.plan_scripts import script_problem
 from harness.errors import MaterializeError
 from harness.model import RESERVED_PREFIX_ROOTS, Fallback, InstallTree, Interpreter, Plan, to_plain
-from harness.venvs import STATE_DIR, create_virtualenv, site_packages_of
-from harness.wheel import site_files
+from harness.supply.bytecode import TreeBytecode, compile_trees
+from harness.supply.venvs import STATE_DIR, create_virtualenv, site_packages_of
+from harness.supply.wheel import site_files
 
 if TYPE_CHECKING:
     from harness.engine.merge import Conflict, MergeResult, MergeSource

@@ -9,7 +9,7 @@ Rules (the contract, engine-contract.md §5, and invariants 14-16, checks.md §6
 
 * sources are `(label, directory, files)` overlaid in order, where `files` are the paths under
   the directory that the wheel's RECORD lists (plus the bytecode the harness compiled into the
-  tree on purpose, `harness.bytecode`). The live directory is never walked: what a merged
+  tree on purpose, `harness.supply.bytecode`). The live directory is never walked: what a merged
   directory holds is a function of the wheels, not of whatever an interpreter or a tool left in
   a tree. A source with no files is skipped (a platform wheel may lack the directory); each is
   visited as a sorted walk would (per directory: its subdirectories, then its files, then each

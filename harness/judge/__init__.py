@@ -1,7 +1,7 @@
 """Judge an observed venv: A1-A8 and the case's expectations, from plain values alone.
 
 One entry point, `judge`, used by the runner, `harness check`, `harness new-case` and the
-pytest plugin alike (through `harness.pipeline`). It takes what observing recorded (an
+pytest plugin alike (through `harness.run.pipeline`). It takes what observing recorded (an
 `Observation` of the venv and one of the flat oracle, the wheels' facts, the case) and returns
 findings (checks.md §5); it opens no file and runs no process: observing (checks.md §4) recorded
 all it needs. It never takes the engine's word: an engine's plan may add its explanation to a
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from harness.expectations import LAYOUT_ENGINES
+from harness.cases.expectations import LAYOUT_ENGINES
 from harness.judge.expectations import check_expectations, check_premises, static_blind_spots
 from harness.judge.findings import RULES, Finding
 from harness.judge.flat_rules import (
@@ -34,11 +34,11 @@ from harness.judge.flat_rules import (
 )
 from harness.judge.venv_rules import check_a1, check_a2, check_a3, check_a4
 from harness.model import Plan, is_fault
-from harness.observation import Observation
+from harness.observe.observation import Observation
 
 if TYPE_CHECKING:
     from harness.cases import Case
-    from harness.observe import Facts
+    from harness.observe.venv import Facts
 
 
 def strict_layout(engine: str) -> bool:

@@ -15,8 +15,8 @@ from harness.judge.wording import (
     runtime_text,
 )
 from harness.model import Plan, WheelFacts
-from harness.observation import Observation
-from harness.ownership import Owner
+from harness.observe.observation import Observation
+from harness.observe.ownership import Owner
 
 
 def check_premises(case: Case, wheels: Sequence[WheelFacts]) -> list[Finding]:

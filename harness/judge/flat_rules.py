@@ -13,7 +13,7 @@ from harness.judge.wording import (
     runtime_text,
     under,
 )
-from harness.observation import Observation, RuntimeModule
+from harness.observe.observation import Observation, RuntimeModule
 
 
 def signature(rt: RuntimeModule | None, obs: Observation) -> tuple:

@@ -15,7 +15,7 @@ from harness.judge.wording import (
     with_note,
 )
 from harness.model import Plan, WheelFacts
-from harness.observation import ConcreteModule, Observation, RuntimeModule
+from harness.observe.observation import ConcreteModule, Observation, RuntimeModule
 
 # --------------------------------------------------------------------------- the checks
 

@@ -8,8 +8,8 @@ from packaging.utils import canonicalize_name
 
 from harness.judge.findings import Finding
 from harness.model import WheelFacts
-from harness.observation import Observation, RuntimeModule
-from harness.ownership import Owner
+from harness.observe.observation import Observation, RuntimeModule
+from harness.observe.ownership import Owner
 
 
 def under(name: str, prefixes: Iterable[str]) -> bool:

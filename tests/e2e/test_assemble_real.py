@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import supply
+from harness.cases import words
 from harness.cli import main
 from harness.engine.assemble import Assembly, assemble
-from harness.interpreters import resolve
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def py311():
 def prepared(py311):
     """Every wheel once per module, keyed by its pin (the supply chain caches across runs)."""
     pins = [GOOGLE, PROTOBUF, PYJWT, JWT]
-    return dict(zip(pins, supply.prepare_args(pins, py311), strict=True))
+    return dict(zip(pins, words.prepare_args(pins, py311), strict=True))
 
 
 def build(prepared, py311, pins, tmp_path: Path, engine: str = "merge") -> Assembly:

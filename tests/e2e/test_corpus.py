@@ -12,10 +12,10 @@ import os
 
 import pytest
 
-from harness import report, runner
 from harness.cases import discover_cases
 from harness.config import env_flag
-from harness.interpreters import resolve_many
+from harness.run import report, runner
+from harness.supply.interpreters import resolve_many
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ from harness import supply
 from harness.cases import default_cases_root, load_case
 from harness.engine.assemble import assemble
 from harness.errors import HarnessError
-from harness.interpreters import resolve
 from harness.model import Interpreter, PreparedWheel
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 

@@ -16,10 +16,11 @@ import functools
 
 import pytest
 
-from harness import adapters, report, runner
+from harness import adapters
 from harness.cases import discover_cases
 from harness.config import env_flag
-from harness.interpreters import resolve
+from harness.run import report, runner
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 

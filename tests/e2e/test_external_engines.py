@@ -17,7 +17,7 @@ import pytest
 from harness import adapters, supply
 from harness.adapters import Outcome
 from harness.cases import find_case
-from harness.interpreters import query
+from harness.supply.interpreters import query
 
 pytestmark = pytest.mark.e2e
 

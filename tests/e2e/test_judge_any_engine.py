@@ -23,7 +23,7 @@ import pytest
 from harness import adapters, supply
 from harness.cases import find_case
 from harness.cli import main
-from harness.interpreters import resolve
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ import pytest
 from private_cache import private_cache
 
 from harness import config
-from harness.treeverify import verify_trees
+from harness.supply.treeverify import verify_trees
 
 pytestmark = [
     pytest.mark.e2e,

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner, supply
+from harness import supply
 from harness.cases import default_cases_root, load_case
 from harness.errors import HarnessError
-from harness.interpreters import resolve
+from harness.run import runner
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 

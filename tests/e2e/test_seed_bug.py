@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import runner
 from harness.cases import find_case
-from harness.interpreters import resolve
+from harness.run import runner
+from harness.supply.interpreters import resolve
 
 pytestmark = pytest.mark.e2e
 

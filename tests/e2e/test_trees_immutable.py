@@ -17,8 +17,8 @@ import pytest
 
 from harness.cli import main
 from harness.errors import InterpreterError
-from harness.interpreters import resolve
-from harness.treeverify import verify_trees
+from harness.supply.interpreters import resolve
+from harness.supply.treeverify import verify_trees
 
 pytestmark = pytest.mark.e2e
 

@@ -24,11 +24,11 @@ from harness import adapters
 from harness.adapters import AdapterError, Outcome, Refused, build, make_request
 from harness.adapters._common import ToolFailed, Wheel
 from harness.adapters.pex_engines import _pex_warnings, _refuse_or_fail, pex_order
+from harness.cases.words import prepare_args
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.interpreters import query
-from harness.supply import prepare_args
-from harness.wheelbuilder import make_wheel, write_wheel
+from harness.supply.interpreters import query
+from harness.supply.wheelbuilder import make_wheel, write_wheel
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from fake_index import FakeIndex, reset, short, slow, wrong_bytes
 
-from harness.cache import WheelCache
 from harness.errors import IndexError_, IntegrityError, OfflineError, WheelError
-from harness.index import IndexClient
 from harness.model import WheelFile
 from harness.supply import IndexResolver
+from harness.supply.cache import WheelCache
+from harness.supply.index import IndexClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -140,7 +140,7 @@ def test_corrupt_cached_file_is_reported_removed_and_fetched_again(
     path = cache.ensure(pinned, resolver(cache))
     os.chmod(path, 0o644)
     path.write_bytes(b"X" * len(CONTENT))  # same size, other bytes: only the hash can tell
-    with caplog.at_level(logging.WARNING, logger="harness.cache"):
+    with caplog.at_level(logging.WARNING, logger="harness.supply.cache"):
         assert cache.get(pinned) is None
     assert any("corrupt cached file" in r.getMessage() for r in caplog.records)
     assert not path.exists()
@@ -223,7 +223,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from harness.cache import WheelCache
+    from harness.supply.cache import WheelCache
     from harness.model import WheelFile
     from harness.supply import IndexResolver
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import caseorder
 from harness.cases import CASE_FILE, default_cases_root
+from harness.cases import order as caseorder
 
 # Pins first, a divider comment, a multi-line string with a line starting with `[`, an array
 # whose line starts with `[`, a synthetic wheel's nested table, [env] after the top keys.
@@ -165,7 +165,7 @@ def test_the_tool_reports_then_rewrites_and_never_writes_a_file_it_cannot_prove(
 
 def test_every_corpus_case_reads_top_down():
     """description and top keys, [[premise]], [[expect.*]], then the pins: fix a new case with
-    `python -m harness.caseorder --write cases/NAME/case.toml`."""
+    `python -m harness.cases.order --write cases/NAME/case.toml`."""
     files = sorted(default_cases_root().glob(f"*/{CASE_FILE}"))
     assert files
     out_of_order = {

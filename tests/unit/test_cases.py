@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.casepins import pin_fragment_toml
 from harness.cases import Case, discover_cases, find_case, load_case
+from harness.cases.expectations import ModuleExpectation
+from harness.cases.pins import pin_fragment_toml
 from harness.errors import CaseFileError
-from harness.expectations import ModuleExpectation
 from harness.model import Pin, WheelFile
 
 SHA_A = "a" * 64

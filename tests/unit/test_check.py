@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from observed import Computed
 
-from harness import judge, observation
-from harness.casefile import parse_case
+from harness import judge
+from harness.cases.parse import parse_case
 from harness.errors import CaseFileError
 from harness.facts import facts_from_paths
 from harness.model import Collision, Plan
-from harness.observation import ConcreteModule, Distribution, Observation, RuntimeModule
-from harness.ownership import Owner
+from harness.observe import observation
+from harness.observe.observation import ConcreteModule, Distribution, Observation, RuntimeModule
+from harness.observe.ownership import Owner
 
 SITE = "/v/site-packages"
 GOOGLE_TREE = "/trees/google/site-packages"

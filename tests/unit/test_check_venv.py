@@ -15,12 +15,12 @@ import sys
 
 import pytest
 
+from harness.cases.words import prepare_args
 from harness.cli import main
 from harness.commands.check import check_venv
 from harness.engine.assemble import assemble
-from harness.interpreters import resolve
-from harness.supply import prepare_args
-from harness.wheelbuilder import write_wheel
+from harness.supply.interpreters import resolve
+from harness.supply.wheelbuilder import write_wheel
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 A4 (fallbacks in wheel order), A6 (console scripts resolve to the claimed wheel's code), A7 (no
 stale bytecode in merged directories) and A8 (every conflict a merge resolved is reported) are
 pure functions of an `Observation`; the observation's raw facts (bytecode beside its source,
-shared paths on disk) are gathered by `harness.observe` from a directory and RECORD rows, shown
+shared paths on disk) are gathered by `harness.observe.venv` from a directory and RECORD rows, shown
 here on small trees.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from observed import Computed
 
-from harness import judge, observation
-from harness.observation import CachedBytecode, Observation, ScriptRun, SharedPath
-from harness.observe import Facts, _bytecode, _shared_paths, cached_source
-from harness.ownership import Owner, Row, WheelRecord
+from harness import judge
+from harness.observe.observation import CachedBytecode, Observation, ScriptRun, SharedPath
+from harness.observe.ownership import Owner, Row, WheelRecord
+from harness.observe.venv import Facts, _bytecode, _shared_paths, cached_source, observation
 
 SITE = "/v/site-packages"
 TREES = {
@@ -216,7 +216,7 @@ def _record(label: str, rows: dict[str, str], version: str = "1.0", name: str | 
 
 
 def _facts(*records: WheelRecord) -> Facts:
-    from harness.ownership import Ownership
+    from harness.observe.ownership import Ownership
 
     return Facts(wheels=(), ownership=Ownership(records), shipped={}, suffixes=())
 
@@ -260,7 +260,7 @@ def test_a3_metadata_of_another_build_of_the_same_version_fails() -> None:
     # the visible dist-info must be the build whose code is imported, else a tool reading it
     # (entry points, the RECORD, the tags) describes files that are not the ones running.
     from harness.facts import facts_from_paths
-    from harness.observation import Distribution, RuntimeModule
+    from harness.observe.observation import Distribution, RuntimeModule
 
     a = facts_from_paths("a", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")
     b = facts_from_paths("b", ["pc/__init__.py"], dist_info="pc-2.0.dist-info")

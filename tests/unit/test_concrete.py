@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.concrete import ConcreteModule, concrete_files, concrete_view
-from harness.runtime import run_probe, venv_python
+from harness.observe.concrete import ConcreteModule, concrete_files, concrete_view
+from harness.observe.runtime import run_probe, venv_python
 
 EXT = tuple(importlib.machinery.EXTENSION_SUFFIXES)  # the host's: '.cpython-311-...so', ...
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from harness import report, runner
 from harness.cases import load_case
-from harness.concrete import concrete_view
 from harness.engine.materialize import STATE_DIR
-from harness.interpreters import resolve
-from harness.observe import extension_suffixes
+from harness.observe.concrete import concrete_view
+from harness.observe.venv import extension_suffixes
+from harness.run import report, runner
+from harness.supply.interpreters import resolve
 
 EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.cases.words import prepare_args
 from harness.engine.assemble import assemble
 from harness.errors import PlanError
-from harness.interpreters import resolve
-from harness.runtime import run_probe
-from harness.supply import prepare_args
-from harness.wheelbuilder import write_wheel
+from harness.observe.runtime import run_probe
+from harness.supply.interpreters import resolve
+from harness.supply.wheelbuilder import write_wheel
 
 EXTEND_PATH = "from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n"
 

@@ -16,13 +16,13 @@ import pytest
 from test_plan_resolver import GOOGLE, PROTOBUF
 from test_plan_support import synthetic, wheel
 
-from harness.casefile import parse_case
+from harness.cases.expectations import LAYOUT_ENGINES
+from harness.cases.parse import parse_case
 from harness.engine import faults
 from harness.engine import plan as planner
 from harness.errors import HarnessError, PlanError
-from harness.expectations import LAYOUT_ENGINES
 from harness.model import Fallback
-from harness.runner import Result
+from harness.run.runner import Result
 
 
 def _plans(name: str, wheels):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness.cases import load_case
-from harness.interpreters import resolve
-from harness.runner import Unit, run_unit
+from harness.run.runner import Unit, run_unit
+from harness.supply.interpreters import resolve
 
 MERGED_MODULE = """
 description = "two regular pkg/ directories merged; the later wheel overwrites pkg/mod.py"

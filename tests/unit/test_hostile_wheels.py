@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError, WheelError
-from harness.wheel import install_tree, read_facts
-from harness.wheelbuilder import make_wheel, record_hash, wheel_filename
+from harness.supply.wheel import install_tree, read_facts
+from harness.supply.wheelbuilder import make_wheel, record_hash, wheel_filename
 
 CONTENT = "VALUE = 1\n"
 FILES = {"pkg/__init__.py": CONTENT, "pkg/Mod.py": "A = 1\n"}

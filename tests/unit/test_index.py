@@ -12,9 +12,9 @@ import time
 import pytest
 from fake_index import FakeIndex, pointed_at, reset, short, slow, status, wrong_bytes
 
-from harness import index as index_module
 from harness.errors import IndexError_, IntegrityError
-from harness.index import IndexClient, parse_html_page, retry_after_seconds
+from harness.supply import index as index_module
+from harness.supply.index import IndexClient, parse_html_page, retry_after_seconds
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 CONTENT = b"demo wheel bytes " * 4096  # 68 KiB: several chunks on the wire
@@ -91,11 +91,11 @@ def test_500_then_ok_is_retried_and_logged(
 ) -> None:
     index = any_index
     index.fail("demo", status(500), status(503))
-    with caplog.at_level(logging.WARNING, logger="harness.index"):
+    with caplog.at_level(logging.WARNING, logger="harness.supply.index"):
         files = client(index).project_files("demo")
     assert len(files) == 2
     assert index.hits("demo") == 3
-    retries = [r.getMessage() for r in caplog.records if r.name == "harness.index"]
+    retries = [r.getMessage() for r in caplog.records if r.name == "harness.supply.index"]
     assert len(retries) == 2 and "HTTP 500" in retries[0] and "attempt 1/3" in retries[0]
 
 

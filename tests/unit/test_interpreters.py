@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 from packaging.tags import sys_tags
 
-from harness import interpreters
 from harness.errors import InterpreterError
-from harness.interpreters import abi_tag, compute_tags, discover, query, resolve, resolve_many
+from harness.supply import interpreters
+from harness.supply.interpreters import (
+    abi_tag,
+    compute_tags,
+    discover,
+    query,
+    resolve,
+    resolve_many,
+)
 
 PLATFORMS = ["manylinux_2_17_x86_64", "manylinux2014_x86_64", "linux_x86_64"]
 

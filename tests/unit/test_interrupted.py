@@ -28,16 +28,17 @@ from pathlib import Path
 import pytest
 from fake_index import FakeIndex, slow
 
-from harness.cache import WheelCache
+from harness.cases.words import prepare_args
 from harness.engine.assemble import assemble
 from harness.engine.materialize import STATE_DIR, read_manifest
 from harness.errors import MaterializeError
-from harness.index import IndexClient
-from harness.interpreters import resolve
 from harness.model import WheelFile
-from harness.supply import IndexResolver, prepare_args
-from harness.wheel import COMPLETE_MARKER, file_sha256, install_tree
-from harness.wheelbuilder import write_wheel
+from harness.supply import IndexResolver
+from harness.supply.cache import WheelCache
+from harness.supply.index import IndexClient
+from harness.supply.interpreters import resolve
+from harness.supply.wheel import COMPLETE_MARKER, file_sha256, install_tree
+from harness.supply.wheelbuilder import write_wheel
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,8 +113,8 @@ def tree_listing(root: Path) -> list[tuple[str, str, str]]:
 
 DOWNLOAD_CHILD = """
 import sys
-from harness.cache import WheelCache
-from harness.index import IndexClient
+from harness.supply.cache import WheelCache
+from harness.supply.index import IndexClient
 from harness.model import WheelFile
 from harness.supply import IndexResolver
 
@@ -173,7 +174,7 @@ def test_download_killed_half_way_recovers_on_the_next_run(tmp_path: Path) -> No
 UNPACK_CHILD = """
 import sys, time, zipfile
 from pathlib import Path
-from harness.wheel import install_tree
+from harness.supply.wheel import install_tree
 
 real_open = zipfile.ZipFile.open
 
@@ -226,8 +227,8 @@ MATERIALIZE_CHILD = """
 import json, os, sys, time
 from pathlib import Path
 from harness.engine.assemble import assemble
-from harness.interpreters import resolve
-from harness.supply import prepare_args
+from harness.supply.interpreters import resolve
+from harness.cases.words import prepare_args
 
 real_symlink = os.symlink
 

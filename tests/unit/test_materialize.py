@@ -29,8 +29,8 @@ from harness.model import (
     MergeGroup,
     Plan,
 )
-from harness.wheel import TREE_FORMAT
-from harness.wheelbuilder import record_hash
+from harness.supply.wheel import TREE_FORMAT
+from harness.supply.wheelbuilder import record_hash
 
 HOST = Interpreter(
     executable=os.path.realpath(sys.executable),
@@ -46,7 +46,7 @@ def make_tree(
     scripts: dict[str, str] | None = None,
     data: dict[str, str] | None = None,
 ) -> InstallTree:
-    """An install tree as harness.wheel leaves it: files 0o444, directories 0o555, a RECORD
+    """An install tree as harness.supply.wheel leaves it: files 0o444, directories 0o555, a RECORD
     listing every file (what the materializer reads instead of walking the tree) and the
     marker naming its dist-info."""
     tree = InstallTree(root)

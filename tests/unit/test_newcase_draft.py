@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from harness import caseorder
-from harness.casefile import parse_case
-from harness.casetoml import toml_document
-from harness.interpreters import resolve
+from harness.cases import order as caseorder
+from harness.cases.documents import toml_document
+from harness.cases.parse import parse_case
 from harness.model import Pin, WheelFile
-from harness.newcase import DRAFT, Observed, render_draft
+from harness.run.newcase import DRAFT, Observed, render_draft
+from harness.supply.interpreters import resolve
 
 JWT = Pin("jwt", "1.4.0", (WheelFile("jwt-1.4.0-py3-none-any.whl", "a" * 64, 10),))
 PYJWT = Pin("PyJWT", "2.10.1", (WheelFile("PyJWT-2.10.1-py3-none-any.whl", "b" * 64, 20),))

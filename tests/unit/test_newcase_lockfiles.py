@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from harness.errors import HarnessError
-from harness.interpreters import resolve
-from harness.newcase import pins_from_lockfile, write_case
+from harness.run.newcase import pins_from_lockfile, write_case
+from harness.supply.interpreters import resolve
 
 SHA = "a" * 64
 

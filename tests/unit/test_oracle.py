@@ -21,12 +21,12 @@ from installer.sources import WheelFile
 
 import harness.engine.materialize as materialize_module
 import harness.engine.merge as merge_module
+from harness.cases.words import prepare_args
 from harness.engine.assemble import assemble
 from harness.errors import HarnessError, MaterializeError
-from harness.interpreters import resolve
 from harness.oracle import FlatInstallError, install_flat
-from harness.supply import prepare_args
-from harness.wheelbuilder import write_wheel
+from harness.supply.interpreters import resolve
+from harness.supply.wheelbuilder import write_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,7 @@
 Each worker is a real python process doing what `harness run` workers do: prepare the pins
 (select, download through the loopback index, verify, unpack), assemble a merge venv from the
 shared trees and import from it. Downloads are counted on the wire, unpacks by wrapping
-`harness.wheel._build_tree` in each worker so it appends one line per tree it builds to a shared
+`harness.supply.wheel._build_tree` in each worker so it appends one line per tree it builds to a shared
 file (O_APPEND writes of one short line are atomic).
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from fake_index import FakeIndex, slow
 
-from harness.wheel import COMPLETE_MARKER
-from harness.wheelbuilder import make_wheel, wheel_filename
+from harness.supply.wheel import COMPLETE_MARKER
+from harness.supply.wheelbuilder import make_wheel, wheel_filename
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 8
@@ -42,10 +42,10 @@ WORKER = textwrap.dedent(
     import json, os, subprocess, sys, time
     from pathlib import Path
 
-    import harness.wheel as wheel_module
+    import harness.supply.wheel as wheel_module
     from harness import supply
     from harness.engine.assemble import assemble
-    from harness.interpreters import resolve
+    from harness.supply.interpreters import resolve
     from harness.model import Pin, WheelFile
 
     pins_json, go, builds, out, check = sys.argv[1:6]

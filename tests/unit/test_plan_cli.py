@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.wheelbuilder import write_wheel
+from harness.supply.wheelbuilder import write_wheel
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from harness.cases.words import prepare_args
 from harness.commands.check import check_venv
 from harness.engine.assemble import assemble
 from harness.errors import PlanError
-from harness.interpreters import resolve
 from harness.judge import Finding
 from harness.model import Interpreter, Plan
-from harness.supply import prepare_args
-from harness.wheelbuilder import write_wheel
+from harness.supply.interpreters import resolve
+from harness.supply.wheelbuilder import write_wheel
 
 EXT = importlib.machinery.EXTENSION_SUFFIXES[0]  # the host's: only then is a .so a module
 NATIVE = b"\x7fELF not really, never imported: find_spec only reads the name"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.model import to_json
-from harness.runtime import PROBE_SCRIPT, ProbeError, parse_report, run_probe, venv_python
+from harness.observe.runtime import PROBE_SCRIPT, ProbeError, parse_report, run_probe, venv_python
 
 PYENV = Path("/root/.pyenv/versions")
 INTERPRETERS = {

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.engine.materialize import console_script_wrapper
-from harness.runtime import resolve_scripts, run_probe, venv_python
+from harness.observe.runtime import resolve_scripts, run_probe, venv_python
 
 PYENV = Path("/root/.pyenv/versions")
 INTERPRETERS = {

@@ -6,7 +6,7 @@ import sys
 
 
 def test_assemble_and_probe_from_own_tests(harness_venv, harness_probe, tmp_path, monkeypatch):
-    from harness.wheelbuilder import write_wheel
+    from harness.supply.wheelbuilder import write_wheel
 
     monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
     a = write_wheel(tmp_path, "alpha", "1.0", {"shared/__init__.py": "", "shared/a.py": ""})
@@ -21,7 +21,7 @@ def test_assemble_and_probe_from_own_tests(harness_venv, harness_probe, tmp_path
 
 
 def test_judge_any_venv_from_own_tests(harness_venv, harness_judge, tmp_path, monkeypatch):
-    from harness.wheelbuilder import write_wheel
+    from harness.supply.wheelbuilder import write_wheel
 
     monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
     a = write_wheel(tmp_path, "alpha", "1.0", {"shared/__init__.py": "", "shared/a.py": ""})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import build_parser, main
-from harness.wheelbuilder import write_wheel
+from harness.supply.wheelbuilder import write_wheel
 
 CASE = """
 description = "a synthetic case for relative paths"
@@ -101,7 +101,7 @@ def test_bench_writes_relative_outputs_and_keeps_a_relative_workdir(workdir, cap
 def test_new_case_reads_a_relative_lock_file_and_writes_a_relative_cases_dir(
     workdir, monkeypatch, capsys
 ):
-    import harness.newcase
+    import harness.run.newcase
 
     seen = {}
 
@@ -109,7 +109,7 @@ def test_new_case_reads_a_relative_lock_file_and_writes_a_relative_cases_dir(
         seen["pins"] = [(p.name, p.version) for p in pins]
         return 'description = "draft"\nreviewed = false\n'
 
-    monkeypatch.setattr(harness.newcase, "draft_case", draft)
+    monkeypatch.setattr(harness.run.newcase, "draft_case", draft)
     sha = "a" * 64
     (workdir / "locks").mkdir()
     (workdir / "locks" / "uv.lock").write_text(

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from fake_index import FakeIndex, pointed_at, reset, short, slow, status
 
-from harness import index as index_module
 from harness import supply
-from harness.cache import WheelCache
 from harness.cli import main
 from harness.errors import IndexError_, IntegrityError
-from harness.index import IndexClient
 from harness.model import WheelFile
 from harness.supply import IndexResolver
-from harness.wheelbuilder import make_wheel
+from harness.supply import index as index_module
+from harness.supply.cache import WheelCache
+from harness.supply.index import IndexClient
+from harness.supply.wheelbuilder import make_wheel
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 CONTENT = make_wheel("demo", "1.0", {"demo/__init__.py": "X = 1\n" + "#" * 200_000})
@@ -118,7 +118,7 @@ def test_retries_are_bounded_by_the_configured_attempts_and_each_is_logged(
         cache = WheelCache(offline=False)
         url = f"{index.origin}/files/{WHEEL}"
         with (
-            caplog.at_level(logging.WARNING, logger="harness.index"),
+            caplog.at_level(logging.WARNING, logger="harness.supply.index"),
             pytest.raises(IndexError_) as caught,
         ):
             cache.obtain(WheelFile(WHEEL, REAL_SHA, len(CONTENT)), IndexResolver(cache=cache))
@@ -127,7 +127,7 @@ def test_retries_are_bounded_by_the_configured_attempts_and_each_is_logged(
     assert str(caught.value) == (
         f"{url}: HTTP 503 Service Unavailable (gave up after {attempts} attempts)"
     )
-    retries = [r.getMessage() for r in caplog.records if r.name == "harness.index"]
+    retries = [r.getMessage() for r in caplog.records if r.name == "harness.supply.index"]
     # one warning per failed attempt that is followed by another; the last one raises instead
     assert len(retries) == attempts - 1
     for number, line in enumerate(retries, start=1):
@@ -151,7 +151,7 @@ def test_every_kind_of_transient_fault_uses_up_one_attempt(
             client = IndexClient(index.url, attempts=attempts, backoff_base=0.01, read_timeout=0.4)
             cache = WheelCache(tmp_path / f"cache-{attempts}", offline=False, client=client)
             pinned = WheelFile(WHEEL, REAL_SHA, len(CONTENT))
-            with caplog.at_level(logging.WARNING, logger="harness.index"):
+            with caplog.at_level(logging.WARNING, logger="harness.supply.index"):
                 if succeeds:
                     path = cache.ensure(pinned, IndexResolver(cache=cache))
                     assert path.read_bytes() == CONTENT
@@ -160,7 +160,7 @@ def test_every_kind_of_transient_fault_uses_up_one_attempt(
                         cache.ensure(pinned, IndexResolver(cache=cache))
             assert index.hits(WHEEL) == (4 if succeeds else 3)
             assert [p for p, _ in index.requests].count(url_path) == index.hits(WHEEL)
-        reasons = [r.getMessage() for r in caplog.records if r.name == "harness.index"]
+        reasons = [r.getMessage() for r in caplog.records if r.name == "harness.supply.index"]
         assert len(reasons) == (3 if succeeds else 2)
         assert "transfer broken" in reasons[0] and "transfer broken" in reasons[1]
         if succeeds:
@@ -175,10 +175,10 @@ def test_retry_after_hint_is_capped_and_the_log_says_so(caplog: pytest.LogCaptur
         index.add("demo", WHEEL, CONTENT)
         index.fail("demo", status(429, retry_after="120"))
         client = IndexClient(index.url, backoff_base=0.01, attempts=2, max_retry_after=0.2)
-        with caplog.at_level(logging.WARNING, logger="harness.index"):
+        with caplog.at_level(logging.WARNING, logger="harness.supply.index"):
             assert [f.filename for f in client.project_files("demo")] == [WHEEL]
         assert index.hits("demo") == 2
-    [line] = [r.getMessage() for r in caplog.records if r.name == "harness.index"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "harness.supply.index"]
     # the 120 s the server asked for is capped to 0.2 s, and the log shows the real wait
     assert f"{index.url}demo/: attempt 1/2 failed (HTTP 429 Too Many Requests)" in line
     assert line.endswith("retrying in 0.20s")

@@ -113,8 +113,8 @@ def test_summary_states_coverage_and_why_each_cell_did_not_run(corpus, capsys, t
 
 def test_summary_counts_an_accepted_refusal_apart_from_passes():
     # why: a refusal the case accepts is neither a pass nor a failure; the line says so
-    from harness.report import summary_by_case
-    from harness.runner import Result
+    from harness.run.report import summary_by_case
+    from harness.run.runner import Result
 
     results = [
         Result("c", "3.11.7", "merge", "pass"),

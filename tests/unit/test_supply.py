@@ -13,21 +13,15 @@ import pytest
 from fake_index import FakeIndex, pointed_at, slow
 
 from harness import cli
-from harness.cache import WheelCache
 from harness.cases import load_case
+from harness.cases.words import prepare_args
 from harness.errors import HarnessError, OfflineError
-from harness.index import IndexClient, NotFound
-from harness.interpreters import compute_tags, query
 from harness.model import Interpreter, Pin, WheelFile
-from harness.supply import (
-    choose,
-    lock,
-    parse_spec,
-    prepare,
-    prepare_args,
-    select_file,
-)
-from harness.wheelbuilder import make_wheel
+from harness.supply import choose, lock, parse_spec, prepare, select_file
+from harness.supply.cache import WheelCache
+from harness.supply.index import IndexClient, NotFound
+from harness.supply.interpreters import compute_tags, query
+from harness.supply.wheelbuilder import make_wheel
 
 PLATFORMS = ["manylinux_2_17_x86_64", "manylinux2014_x86_64", "linux_x86_64"]
 
@@ -280,7 +274,7 @@ def test_cli_fetch_reports_fetched_then_cached_then_offline_missing(
 PREPARE_WORKER = """
 import json, sys, time
 from pathlib import Path
-from harness.interpreters import query
+from harness.supply.interpreters import query
 from harness.model import Pin, WheelFile
 from harness.supply import prepare
 

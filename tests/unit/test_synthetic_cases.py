@@ -8,8 +8,8 @@ import pytest
 
 from harness.cases import load_case
 from harness.errors import CaseFileError
-from harness.interpreters import resolve
 from harness.supply import prepare
+from harness.supply.interpreters import resolve
 
 CASE = """
 description = "synthetic"

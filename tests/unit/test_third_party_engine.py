@@ -23,7 +23,7 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 
-from harness.wheelbuilder import make_wheel
+from harness.supply.wheelbuilder import make_wheel
 
 DIST = "pip-like-engines"
 IN_ORDER = "pip-like"

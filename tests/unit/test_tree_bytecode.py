@@ -19,17 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from harness import bytecode
 from harness.bench import prepare_local
 from harness.cli import main
 from harness.engine.assemble import assemble
 from harness.engine.merge import MergeError, merge_tree
 from harness.errors import InterpreterError
-from harness.interpreters import resolve
-from harness.runtime import run_probe
-from harness.treeverify import verify_tree, verify_trees
-from harness.wheel import install_tree, site_files
-from harness.wheelbuilder import write_wheel
+from harness.observe.runtime import run_probe
+from harness.supply import bytecode
+from harness.supply.interpreters import resolve
+from harness.supply.treeverify import verify_tree, verify_trees
+from harness.supply.wheel import install_tree, site_files
+from harness.supply.wheelbuilder import write_wheel
 
 HOST = resolve(sys.executable)
 
@@ -403,7 +403,7 @@ def test_prepared_trees_are_compiled_for_their_interpreter_before_any_engine_see
 ):
     """An adapter's engine may link from the `install_tree` it is handed: the tree must already
     hold what an installer would have compiled, whoever builds the venv."""
-    from harness.supply import prepare_args
+    from harness.cases.words import prepare_args
 
     monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "cache" / "trees"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import interpreters, venvs
-from harness.interpreters import resolve
+from harness.supply import interpreters, venvs
+from harness.supply.interpreters import resolve
 
 
 def listing(root: Path) -> dict[str, tuple]:

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pytest
 
-import harness.wheel as wheel_module
-from harness import cases, casetoml, interpreters
+import harness.supply.wheel as wheel_module
+from harness import cases
+from harness.cases import documents as casetoml
 from harness.config import PROJECT_ROOT
 from harness.errors import CaseFileError
-from harness.wheel import install_tree, read_facts, tree_files
-from harness.wheelbuilder import write_wheel
+from harness.supply import interpreters
+from harness.supply.wheel import install_tree, read_facts, tree_files
+from harness.supply.wheelbuilder import write_wheel
 
 FILES = {
     "demo/__init__.py": "VALUE = 1\n",
@@ -142,7 +144,7 @@ def test_scheme_names_are_installers():
 
 
 def _cached(tmp_path: Path, demo_wheel: Path):
-    from harness import cache as cache_module
+    from harness.supply import cache as cache_module
 
     cache = cache_module.WheelCache(tmp_path / "cache")
     return cache_module, cache, cache.add_local(demo_wheel)
@@ -305,7 +307,7 @@ WARM_IMPORTS_NOT_NEEDED = (
     "harness.engine.faults",
     "harness.engine.merge",  # no merge in this plan
     "harness.oracle",
-    "harness.index",
+    "harness.supply.index",
 )
 
 

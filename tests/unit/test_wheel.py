@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-import harness.trees as trees_module
+import harness.supply.trees as trees_module
 from harness.errors import IntegrityError, WheelError
 from harness.facts import derive_facts
 from harness.model import ConsoleScript
-from harness.wheel import install_tree, is_complete_tree, read_facts, wheel_dist_info
-from harness.wheelbuilder import write_wheel
+from harness.supply.wheel import install_tree, is_complete_tree, read_facts, wheel_dist_info
+from harness.supply.wheelbuilder import write_wheel
 
 FILES = {
     "demo/__init__.py": "VALUE = 1\n",

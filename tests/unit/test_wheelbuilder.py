@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from installer.sources import WheelFile as InstallerWheelFile
 
-from harness.wheelbuilder import make_wheel, record_hash, wheel_filename, write_wheel
+from harness.supply.wheelbuilder import make_wheel, record_hash, wheel_filename, write_wheel
 
 FILES = {"demo/__init__.py": "VALUE = 1\n", "demo/core.py": b"def f():\n    return 2\n"}
 
