@@ -49,6 +49,7 @@ from harness.errors import HarnessError
 from harness.logs import lazy_logger
 from harness.model import InstallTree, Interpreter
 from harness.supply.digests import file_sha256
+from harness.supply.trees import tree_lock
 from harness.supply.wheel import site_files
 
 log = lazy_logger("harness.supply.bytecode")
@@ -56,7 +57,6 @@ log = lazy_logger("harness.supply.bytecode")
 BYTECODE_DIR = ".bytecode"  # <tree>/.bytecode/<cache tag>.json
 MANIFEST_FORMAT = "harness-tree-bytecode 1"
 INVALIDATION_MODE = "unchecked-hash"
-_LOCK_TIMEOUT_S = 1800.0
 _SKIPPED_SEGMENTS = ("__pycache__",)
 
 # Runs inside the target interpreter (3.8+, stdlib only): compile each job to a private file.
@@ -239,7 +239,9 @@ def compile_trees(
         return result
     with contextlib.ExitStack() as stack:
         for root in todo:
-            stack.enter_context(_tree_lock(root))
+            stack.enter_context(
+                tree_lock(root.parent, root.name, holder=f"compiling {root}", error=BytecodeError)
+            )
         still = []
         for root in todo:
             manifest = read_manifest(root, tag)  # a peer may have compiled it while we waited
@@ -250,24 +252,6 @@ def compile_trees(
         if still:
             result.update(_compile_locked(still, interpreter, tag, timeout))
     return result
-
-
-@contextlib.contextmanager
-def _tree_lock(root: Path) -> Iterator[None]:
-    """The lock `harness.supply.wheel.install_tree` takes for this tree (one per sha256)."""
-    import filelock  # only a tree not yet compiled for this tag needs it (~10 ms to import)
-
-    locks = root.parent / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    lock_path = locks / f"{root.name}.lock"
-    try:
-        with filelock.FileLock(lock_path, timeout=_LOCK_TIMEOUT_S):
-            yield
-    except filelock.Timeout:
-        raise BytecodeError(
-            f"another process has held the tree lock {lock_path} for over "
-            f"{_LOCK_TIMEOUT_S:.0f} s; if no harness is running, delete the lock file and retry"
-        ) from None
 
 
 def _compile_locked(

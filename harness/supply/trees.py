@@ -32,15 +32,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import WheelError
+from harness.errors import HarnessError, WheelError
 from harness.supply.digests import hash_matches
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from harness.supply.wheellisting import WheelListing
+
+TREE_LOCK_TIMEOUT_S = (
+    1800.0  # a huge wheel (torch) unpacks in minutes; a stuck peer must not hang us
+)
+
+
+@contextlib.contextmanager
+def tree_lock(
+    trees_root: Path,
+    sha256: str,
+    *,
+    holder: str,
+    error: type[HarnessError] = HarnessError,
+    timeout: float = TREE_LOCK_TIMEOUT_S,
+) -> Iterator[None]:
+    """The one lock per install tree, `<trees>/locks/<sha256>.lock`, taken by whatever builds,
+    compiles or verifies that tree whole, so none of them sees another half done. A peer that
+    holds it past `timeout` is an `error` naming `holder` (what was waiting) and the lock file."""
+    import filelock  # only a tree being built, compiled or verified needs it (~10 ms to import)
+
+    locks = trees_root / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    path = locks / f"{sha256}.lock"
+    try:
+        with filelock.FileLock(path, timeout=timeout):
+            yield
+    except filelock.Timeout:
+        raise error(
+            f"{holder}: another process has held the tree lock {path} for over {timeout:.0f} s; "
+            "if no harness is running, delete the lock file and retry"
+        ) from None
+
 
 __all__ = [
     "COMPLETE_MARKER",
     "TREE_FORMAT",
+    "TREE_LOCK_TIMEOUT_S",
     "TREE_SUBDIRS",
     "TreeFile",
     "build_tree",
@@ -51,6 +86,7 @@ __all__ = [
     "read_marker",
     "tree_dist_info",
     "tree_format",
+    "tree_lock",
 ]
 
 _CHUNK = 1 << 20

@@ -21,16 +21,13 @@ verified: nothing uses them any more (they are rebuilt the next time their wheel
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import filelock
 
 from harness.errors import HarnessError
 from harness.supply.archive import SIGNATURES
@@ -49,6 +46,7 @@ from harness.supply.trees import (
     TreeFile,
     tree_dist_info,
     tree_format,
+    tree_lock,
 )
 from harness.supply.wheel import tree_files
 
@@ -254,21 +252,6 @@ def _compare_record(
 # --------------------------------------------------------------------------- every tree
 
 
-@contextlib.contextmanager
-def _locked(trees_root: Path, name: str) -> Iterator[None]:
-    locks = trees_root / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    path = locks / f"{name}.lock"
-    try:
-        with filelock.FileLock(path, timeout=_LOCK_TIMEOUT_S):
-            yield
-    except filelock.Timeout:
-        raise HarnessError(
-            f"the tree lock {path} has been held for over {_LOCK_TIMEOUT_S:.0f} s; if no "
-            "harness is running, delete the lock file and retry"
-        ) from None
-
-
 def _wheel_of(wheels_root: Path | None, sha256: str) -> Path | None:
     if wheels_root is None:
         return None
@@ -317,7 +300,7 @@ def verify_trees(trees_root: Path, wheels_root: Path | None = None) -> VerifyRep
         if not _SHA256.fullmatch(name) or path.is_symlink() or not path.is_dir():
             differences.append(Difference(name, "", "extra", "not an install tree"))
             continue
-        with _locked(trees_root, name):
+        with tree_lock(trees_root, name, holder=f"verifying {path}", timeout=_LOCK_TIMEOUT_S):
             form = tree_format(path)
             if form != TREE_FORMAT:
                 outdated.append(name)

@@ -48,6 +48,7 @@ from harness.supply.trees import (
     read_marker,
     tree_dist_info,
     tree_format,
+    tree_lock,
 )
 from harness.supply.trees import build_tree as _build_tree  # called through this global: see below
 
@@ -86,7 +87,6 @@ __all__ = [
 ]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_LOCK_TIMEOUT_S = 1800.0  # a huge wheel (torch) unpacks in minutes; a stuck peer must not hang us
 
 
 # Names defined elsewhere and imported from here when first used: the listing types (a frozen
@@ -300,28 +300,17 @@ def install_tree(
     if is_complete_tree(final, sha256):
         return InstallTree(final)
 
-    import filelock  # only a tree that is not there yet needs it (~10 ms to import)
-
-    locks = root / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    try:
-        with filelock.FileLock(locks / f"{sha256}.lock", timeout=_LOCK_TIMEOUT_S):
-            if is_complete_tree(final, sha256):
-                return InstallTree(final)  # a peer built it while we waited
-            if not wheel_path.is_file():
-                raise WheelError(f"wheel {wheel}: no such file: {wheel_path}")
-            actual = file_sha256(wheel_path)
-            if actual != sha256:
-                raise IntegrityError(
-                    f"wheel {wheel}: its install tree is keyed by sha256 {sha256}, but the "
-                    f"file {wheel_path} hashes to {actual}; refusing to file a tree under a "
-                    "hash its wheel does not have"
-                )
-            _build_tree(wheel_path, wheel, sha256, root, final)
-    except filelock.Timeout:
-        raise WheelError(
-            f"wheel {wheel}: another process has held the unpack lock "
-            f"{locks / (sha256 + '.lock')} for over {_LOCK_TIMEOUT_S:.0f} s; if no harness is "
-            "running, delete the lock file and retry"
-        ) from None
+    with tree_lock(root, sha256, holder=f"wheel {wheel}", error=WheelError):
+        if is_complete_tree(final, sha256):
+            return InstallTree(final)  # a peer built it while we waited
+        if not wheel_path.is_file():
+            raise WheelError(f"wheel {wheel}: no such file: {wheel_path}")
+        actual = file_sha256(wheel_path)
+        if actual != sha256:
+            raise IntegrityError(
+                f"wheel {wheel}: its install tree is keyed by sha256 {sha256}, but the "
+                f"file {wheel_path} hashes to {actual}; refusing to file a tree under a "
+                "hash its wheel does not have"
+            )
+        _build_tree(wheel_path, wheel, sha256, root, final)
     return InstallTree(final)
