@@ -228,7 +228,9 @@ def _dist_info_files(
     if wheel_version is not None:
         wheel_lines = [
             f"Wheel-Version: {wheel_version}",
-            "Generator: harness.supply.wheelbuilder",
+            # every synthetic wheel's bytes (so its sha256, its tree, which build a resolver
+            # picks) depend on this line: it keeps the name it had before the stage move
+            "Generator: harness.wheelbuilder",
             f"Root-Is-Purelib: {'true' if root_is_purelib else 'false'}",
             *(f"Tag: {t}" for t in _expand_tags(tag)),
         ]
