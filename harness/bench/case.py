@@ -24,7 +24,7 @@ from harness.bench.users import RunAs, hand_over_all
 from harness.model import Interpreter, PreparedWheel
 
 if TYPE_CHECKING:
-    from harness.cases import Case
+    from harness.cases.case import Case
 
 FLAT = "flat (oracle, the limit)"
 

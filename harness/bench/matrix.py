@@ -10,7 +10,7 @@ from harness.bench.stats import Stats
 from harness.model import Interpreter
 
 if TYPE_CHECKING:
-    from harness.cases import Case
+    from harness.cases.case import Case
 
 
 def bench_matrix(

@@ -6,23 +6,23 @@ for real and with which environment, the premises that guard its wheels' shape, 
 and why, and last its pins (support wheels first, then the wheels under test). `harness.cases.parse`
 is the one reader that builds it (errors name file, table and key: `harness.cases.reader`);
 `harness.cases.documents` remembers each file's parsed TOML with its text. This module finds cases
-and loads them.
+and loads them; it imports none of the case's types until a case is loaded, so a command that
+only needs a case's pins (`load_pins`, for the words `harness assemble CASE` takes) pays for
+none of the expectation types, version specifiers or the fault catalogue (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.cases.expectations import LAYOUT_ENGINES, Expectations, Premise, RefusalExpectation
 from harness.config import PROJECT_ROOT
 from harness.errors import CaseFileError
-from harness.model import Pin
 
 if TYPE_CHECKING:
-    from packaging.specifiers import SpecifierSet
+    from harness.cases.case import Case
+    from harness.model import Pin
 
 CASE_FILE = "case.toml"
 
@@ -31,49 +31,17 @@ def default_cases_root() -> Path:
     return PROJECT_ROOT / "cases"
 
 
-@dataclass(frozen=True)
-class Case:
-    """One parsed, validated case. `path` is the `case.toml` file itself.
-
-    A case narrowed to one engine (`for_engine`) keeps only the expectations that speak
-    about that engine; everything else is the same.
-    """
-
-    name: str
-    path: Path
-    description: str
-    python: SpecifierSet | None = None  # interpreters the case supports; None: all
-    detects: tuple[str, ...] = ()  # variants under which the case must fail
-    imports: tuple[str, ...] = ()  # modules imported for real (package code runs)
-    env: tuple[tuple[str, str], ...] = ()  # [env] of those imports, sorted by name
-    reviewed: bool = True  # drafts written by `harness new-case` say false
-    slow: bool = False  # runs only with HARNESS_SLOW=1
-    layout_engines: tuple[str, ...] = LAYOUT_ENGINES  # default scope of layout expectations
-    premises: tuple[Premise, ...] = ()
-    expect: Expectations = field(default_factory=Expectations)
-    support: tuple[Pin, ...] = ()  # [[support]]: what a real import needs
-    wheels: tuple[Pin, ...] = ()  # [[wheels]]: the wheels under test
-
-    @property
-    def directory(self) -> Path:
-        return self.path.parent
-
-    @property
-    def pins(self) -> tuple[Pin, ...]:
-        """Every pin in wheel order: support wheels first, then the wheels under test."""
-        return self.support + self.wheels
-
-    def supports(self, version: tuple[int, ...]) -> bool:
-        """Whether the case runs on an interpreter of this version."""
-        return self.python is None or self.python.contains(".".join(map(str, version)))
-
-    def for_engine(self, engine: str) -> Case:
-        """The case with only the expectations that speak about `engine` (harness.cases.expectations)."""
-        return replace(self, expect=self.expect.for_engine(engine, self.layout_engines))
-
-    def accepted_refusal(self, engine: str) -> RefusalExpectation | None:
-        """The `[[expect.refusal]]` that accepts `engine` refusing this wheel set, if any."""
-        return self.expect.accepted_refusal(engine)
+def _case_file(path_or_dir: str | Path) -> tuple[Path, str]:
+    """The case file (given it or its directory) and its text; a clear error otherwise."""
+    path = Path(path_or_dir)
+    if path.is_dir():
+        path = path / CASE_FILE
+    if not path.is_file():
+        raise CaseFileError(f"{path}: no such case file (expected cases/<name>/{CASE_FILE})")
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(f"{path}: not UTF-8 text: {exc}") from exc
 
 
 def load_case(path_or_dir: str | Path) -> Case:
@@ -81,16 +49,22 @@ def load_case(path_or_dir: str | Path) -> Case:
     from harness.cases.documents import toml_document
     from harness.cases.parse import parse_case
 
-    path = Path(path_or_dir)
-    if path.is_dir():
-        path = path / CASE_FILE
-    if not path.is_file():
-        raise CaseFileError(f"{path}: no such case file (expected cases/<name>/{CASE_FILE})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaseFileError(f"{path}: not UTF-8 text: {exc}") from exc
+    path, text = _case_file(path_or_dir)
     return parse_case(path.parent.name, path, toml_document(text, path))
+
+
+def load_pins(path_or_dir: str | Path) -> tuple[Pin, ...]:
+    """A case's pins in wheel order, read by the same pin parser `load_case` uses; the rest of
+    the file is validated where the case is run. For commands that only install a case's
+    wheels: reading its expectations would cost a warm `harness assemble CASE` ~15 ms."""
+    from harness.cases.documents import toml_document
+    from harness.cases.pins import parse_pins
+    from harness.cases.reader import Table, Where
+
+    path, text = _case_file(path_or_dir)
+    top = Table(toml_document(text, path), Where(path, ("top level",)))
+    support, wheels = parse_pins(top)
+    return support + wheels
 
 
 def discover_cases(root: str | Path | None = None) -> list[Case]:
@@ -130,11 +104,11 @@ def find_case(name: str, root: str | Path | None = None) -> Case:
 
 __all__ = [
     "CASE_FILE",
-    "Case",
     "case_names",
     "default_cases_root",
     "discover_cases",
     "find_case",
     "is_case_name",
     "load_case",
+    "load_pins",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.cases.expectations import (
     LAYOUT_ENGINES,
     PREMISE_FACTS,

@@ -35,7 +35,7 @@ def pins_for_args(
     pins: list[Pin] = []
     for arg in args:
         if case_files.is_case_name(arg, root):
-            pins.extend(case_files.load_case(root / arg).pins)
+            pins.extend(case_files.load_pins(root / arg))
         else:
             pins.extend(lock([parse_spec(arg)], interps, client=client, cache=cache, refresh=False))
     return pins

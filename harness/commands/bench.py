@@ -17,7 +17,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.bench import CaseRecord, RunAs, Table
-    from harness.cases import Case
+    from harness.cases.case import Case
     from harness.model import Interpreter
 
 EPILOG = """\

@@ -37,7 +37,7 @@ from harness.model import Plan, is_fault
 from harness.observe.observation import Observation
 
 if TYPE_CHECKING:
-    from harness.cases import Case
+    from harness.cases.case import Case
     from harness.observe.venv import Facts
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.judge.findings import Finding
 from harness.judge.wording import (
     matches_wheel,

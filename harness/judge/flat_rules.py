@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.judge.findings import Finding
 from harness.judge.wording import (
     owner_text,

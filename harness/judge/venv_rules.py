@@ -6,7 +6,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.judge.findings import Finding
 from harness.judge.wording import (
     owner_text,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.errors import HarnessError
 from harness.model import Interpreter, PreparedWheel, WheelFacts
 from harness.observe import observation

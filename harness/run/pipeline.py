@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.judge import Finding, check_premises, judge, static_blind_spots, strict_layout
 from harness.model import Interpreter, Plan, PreparedWheel
 from harness.observe.observation import Observation

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import judge
-from harness.cases import Case
+from harness.cases.case import Case
 from harness.errors import HarnessError
 from harness.judge import strict_layout
 from harness.model import ENGINES, Interpreter, Plan, PreparedWheel, is_fault

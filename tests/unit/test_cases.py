@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import Case, discover_cases, find_case, load_case
+from harness.cases import discover_cases, find_case, load_case
+from harness.cases.case import Case
 from harness.cases.expectations import ModuleExpectation
 from harness.cases.pins import pin_fragment_toml
 from harness.errors import CaseFileError

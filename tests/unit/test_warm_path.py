@@ -304,7 +304,9 @@ WARM_IMPORTS_NOT_NEEDED = (
     "requests",
     "filelock",  # no lock is taken
     "virtualenv",  # the venv is a copy of the skeleton
-    "harness.engine.faults",
+    "harness.engine.faults",  # a case's detects are checked where the case is run
+    "harness.cases.expectations",  # a CASE word is read for its pins only
+    "packaging.specifiers",  # the case's python range is read where the case is run
     "harness.engine.merge",  # no merge in this plan
     "harness.oracle",
     "harness.supply.index",
@@ -316,8 +318,12 @@ def test_a_warm_assemble_imports_only_what_it_uses(tmp_path, demo_wheel):
     # run, the case is read in a second, and the third, warm, is the one looked at.
     cases_root = tmp_path / "cases"
     (cases_root / "demo").mkdir(parents=True)
+    # with a supported-python range, a fault it detects and an expectation: a warm assemble
+    # reads only the pins, so none of those costs it an import
     (cases_root / "demo" / "case.toml").write_text(
-        'description = "one wheel"\n[[wheels]]\nname = "demo"\nversion = "1.0"\n'
+        'description = "one wheel"\npython = ">=3.8"\ndetects = ["fault:first-wins-whole-tree"]\n'
+        '[[expect.module]]\nname = "demo"\nowner = "demo"\nexplanation = "its only wheel"\n'
+        '[[wheels]]\nname = "demo"\nversion = "1.0"\n'
         "files = [{ filename = "
         f'"{demo_wheel.name}", sha256 = "{_sha(demo_wheel)}", size = {demo_wheel.stat().st_size}'
         " }]\n"
