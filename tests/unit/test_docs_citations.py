@@ -246,3 +246,14 @@ def test_the_checker_catches_planted_bad_citations(planted: tuple[Path, Path]) -
         (8, "§2", "names no file under docs/"),
     ]
     assert [(p.line, p.citation) for p in code] == [(9, "reference §3.8")]
+
+
+def test_every_citation_in_the_corpus_resolves() -> None:
+    # why: a case's description and explanations are what a newcomer reads first; a `§` there
+    # must lead to a heading under docs/, like one in a comment
+    known = headings(DOCS)
+    found = []
+    for path in sorted((ROOT / "cases").glob("*/case.toml")):
+        rel = path.relative_to(ROOT).as_posix()
+        found += problems(Text(rel, 1, path.read_text(encoding="utf-8"), code=False), known)
+    assert not found, "case files citing what docs/ does not hold:\n" + "\n".join(map(str, found))
