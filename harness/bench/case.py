@@ -52,6 +52,7 @@ class CaseVenvs:
 
     pythons: dict[str, Path]
     expected_roots: dict[str, int]
+    trees: tuple[Path, ...] = ()  # the install trees the merge venv links into
 
     @property
     def flat_python(self) -> Path:
@@ -151,7 +152,7 @@ def build_venvs(
             v.build(dest)
             pythons[v.name] = dest / "bin" / "python"
             expected[v.name] = 1
-    return CaseVenvs(pythons, expected)
+    return CaseVenvs(pythons, expected, tuple(p.tree.root for p in prepared))
 
 
 def measure_runtime(
@@ -168,7 +169,7 @@ def measure_runtime(
     """Startup and sys.path in every venv: the statement is chosen in the flat venv, a venv
     where it fails is not timed, and with `user` every venv is handed to that user first."""
     if user is not None:
-        hand_over_all(venvs.pythons, user)
+        hand_over_all(venvs.pythons, user, venvs.trees)
     chosen = startup_statement(modules, venvs.flat_python, env, user)
     statement = chosen.code
     working, failed = split_working(venvs.pythons, statement, env, user)

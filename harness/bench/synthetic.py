@@ -135,10 +135,11 @@ def prepare_local(paths: Sequence[Path], trees_root: Path) -> list[PreparedWheel
     `supply.prepare` does for cached files, minus the cache: synthetic wheels must not land in
     the project's wheels_cache)."""
     from harness.supply import wheel
+    from harness.supply.digests import file_sha256
 
     prepared = []
     for path in paths:
-        sha = wheel.file_sha256(path)
+        sha = file_sha256(path)
         tree = wheel.install_tree(path, sha, trees_root)
         facts = wheel.read_facts(path, label=path.name, sha256=sha)
         prepared.append(PreparedWheel(label=path.name, path=path, tree=tree, facts=facts))

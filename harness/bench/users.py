@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,18 +75,22 @@ def hand_over(venv: Path, user: RunAs) -> None:
                 os.lchown(path, user.uid, user.gid)
 
 
-def hand_over_all(pythons: Mapping[str, Path], user: RunAs) -> None:
-    """Hand every venv to `user` and make sure that user can start each one: a directory on
-    the way it may not search is named, since the run would otherwise fail on every venv."""
-    for label, python in pythons.items():
-        venv = python.parent.parent
-        for path in (python, venv):
-            blocked = first_unreachable(path, user)
-            if blocked is not None:
-                raise HarnessError(
-                    f"--as-user {user.name}: {label} venv's {path} is out of reach for that "
-                    f"user: {blocked} (mode {blocked.stat().st_mode & 0o7777:o}) may not be "
-                    f"searched by it. Make the interpreters, the wheel cache and the bench "
-                    f"work directory reachable (e.g. chmod o+x {blocked}) and run again."
-                )
-        hand_over(venv, user)
+def hand_over_all(pythons: Mapping[str, Path], user: RunAs, trees: Iterable[Path] = ()) -> None:
+    """Hand every venv to `user` and make sure that user can start each one and read the
+    install trees the merge venv links into: a directory on the way it may not search is
+    named, since the run would otherwise fail (or leave a venv untimed) for that reason."""
+    needed = [
+        (f"{label} venv's", path) for label, p in pythons.items() for path in (p, p.parent.parent)
+    ]
+    needed += [("the install tree", tree) for tree in trees]
+    for what, path in needed:
+        blocked = first_unreachable(path, user)
+        if blocked is not None:
+            raise HarnessError(
+                f"--as-user {user.name}: {what} {path} is out of reach for that user: "
+                f"{blocked} (mode {blocked.stat().st_mode & 0o7777:o}) may not be searched by "
+                f"it. Make the interpreters, the wheel cache and the bench work directory "
+                f"reachable (e.g. chmod o+x {blocked}) and run again."
+            )
+    for python in pythons.values():
+        hand_over(python.parent.parent, user)

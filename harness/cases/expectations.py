@@ -1,7 +1,7 @@
 """What a case expects and why: premises, expected outcomes and the engines each speaks about.
 
 These are the typed values a `case.toml` is read into (`harness.cases.parse` parses them; a
-`harness.cases.Case` holds them). Every expectation carries an `explanation`, a one-line reason
+`harness.cases.case.Case` holds them). Every expectation carries an `explanation`, a one-line reason
 from the import system, so a reader learns the collision shape from the case file alone.
 
 Schema (all sections optional; see README "Adding a case"), in the order a case file reads:

@@ -35,7 +35,6 @@ from harness.engine import (
 )
 from harness.engine.plan_data import _resolve_data_files, _validate_data_files
 from harness.engine.plan_metadata import (
-    _dist_info_of,
     _duplicate_metadata_losers,
     _first_on_path,
     _metadata_keys,
@@ -52,7 +51,6 @@ from harness.engine.plan_state import (
     contains_any,
     distribution_key,
     shallowest,
-    within,
 )
 from harness.engine.plan_toplevels import (
     _project_winner,
@@ -311,9 +309,7 @@ __all__ = [
     "RESERVED_DATA_ROOTS",
     "RULE_GROUPS",
     "STEP_MODULES",
-    "Rule",
     "_collapse_entries",
-    "_dist_info_of",
     "_duplicate_metadata_losers",
     "_metadata_keys",
     "_project_winner",
@@ -326,5 +322,4 @@ __all__ = [
     "enforce_policy",
     "plan",
     "shallowest",
-    "within",
 ]

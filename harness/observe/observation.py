@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from harness.errors import HarnessError
 from harness.model import WheelFacts
 from harness.observe.ownership import Owner
 
@@ -111,8 +112,9 @@ class Observation:
         try:
             return self.owners[real]
         except KeyError:
-            raise LookupError(
-                f"judging asked who owns {real}, which observing did not record"
+            raise HarnessError(
+                f"judging asked who owns {real}, which observing did not record "
+                "(a bug in harness.observe: please report it)"
             ) from None
 
 

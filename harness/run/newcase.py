@@ -181,8 +181,8 @@ def draft_case(
 ) -> str:
     """Run the pins under merge and flat on the first interpreter; return a draft case.toml.
 
-    The venvs live until what the draft records is read from them: ownership is read from
-    their files as the observations are used (harness.observe.ownership)."""
+    The venvs live in a temporary directory only while they are observed: an observation is
+    plain data (owners included), so nothing is read from them afterwards."""
     with tempfile.TemporaryDirectory(prefix="harness-new-case-") as tmp:
         seen = _observe(Path(tmp), name, pins, support, interps[0])
     return render_draft(name, pins, support, interps, seen)

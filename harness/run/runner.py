@@ -122,24 +122,13 @@ def run_units(
                 on_result(results[i])
     else:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {
-                pool.submit(_run_unit_at, str(unit.case.path), replace(unit, case=None)): i
-                for i, unit in enumerate(units)
-            }
+            futures = {pool.submit(run_unit, unit): i for i, unit in enumerate(units)}
             for future in concurrent.futures.as_completed(futures):
                 i = futures[future]
                 results[i] = future.result()
                 if on_result:
                     on_result(results[i])
     return [r for i in sorted(results) for r in results[i]]
-
-
-def _run_unit_at(case_path: str, unit: Unit) -> list[Result]:
-    """Process-pool entry: a Case holds a read-only view that cannot be pickled, so the
-    worker reads the case file again."""
-    from harness.cases import load_case
-
-    return run_unit(replace(unit, case=load_case(case_path)))
 
 
 def run_unit(unit: Unit) -> list[Result]:

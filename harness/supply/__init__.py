@@ -7,7 +7,8 @@ Each step has its own module; this one puts them in order for one interpreter (`
 - `harness.supply.indexfiles` what the index lists (a pinned file's URL, a version's wheels, remembered)
 - `harness.supply.cache`      the verified wheel files; `harness.supply.wheel` their trees and facts
 
-Every name callers imported from this module before the split is still here.
+A command-line word that may name a case becomes pins in `harness.cases.words`, above both the
+supply chain and the corpus.
 """
 
 from __future__ import annotations

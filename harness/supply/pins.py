@@ -1,4 +1,4 @@
-"""Command-line words → pins: a case name, an exact `NAME==VERSION`, or a local `.whl` file.
+"""Pins from an exact `NAME==VERSION` or a local `.whl` file (a case name: `harness.cases.words`).
 
 `NAME==VERSION` is locked through the index (`harness.supply.indexfiles`): every wheel file of that
 version compatible with the target interpreters, with its sha256 and size. A local `.whl` is

@@ -9,8 +9,7 @@ The front door of the wheel stage; each idea behind it has its own module:
 
 Here they are put together: `read_facts` (a wheel's layout facts), `install_tree` (its tree,
 built once per sha256 under an inter-process lock, so parallel workers unpack a wheel once) and
-`tree_files` (what a tree holds by its RECORD). Every name callers imported from this module
-before the split is still here.
+`tree_files` (what a tree holds by its RECORD).
 
 A warm run reads none of a wheel again. What the checks found in a wheel (its dist-info,
 RECORD's rows, entry_points.txt) is remembered on disk per sha256, once the checks passed on
@@ -30,24 +29,19 @@ from harness import config
 from harness.errors import IntegrityError, WheelError
 from harness.facts import derive_facts
 from harness.model import InstallTree, WheelFacts
-from harness.supply.digests import file_digest, file_sha256, hash_matches
+from harness.supply.digests import file_sha256
 from harness.supply.listingmemo import (
-    LISTING_FORMAT,
     listing_document,
-    listings_dir,
     recall_listing,
     remember_listing,
 )
 from harness.supply.trees import (
     COMPLETE_MARKER,
-    TREE_FORMAT,
-    TREE_SUBDIRS,
     TreeFile,
     is_complete_tree,
     is_current_marker,
     read_marker,
     tree_dist_info,
-    tree_format,
     tree_lock,
 )
 from harness.supply.trees import build_tree as _build_tree  # called through this global: see below
@@ -58,44 +52,25 @@ if TYPE_CHECKING:
 
     from installer.records import RecordEntry
 
-    from harness.supply.archive import SCHEME_NAMES, inspect_archive, wheel_dist_info
-    from harness.supply.wheellisting import Member, WheelListing
+    from harness.supply.archive import wheel_dist_info
+    from harness.supply.wheellisting import WheelListing
 
 __all__ = [
-    "COMPLETE_MARKER",
-    "LISTING_FORMAT",
-    "SCHEME_NAMES",
-    "TREE_FORMAT",
-    "TREE_SUBDIRS",
-    "Member",
-    "TreeFile",
-    "WheelListing",
-    "file_digest",
-    "file_sha256",
-    "hash_matches",
-    "inspect_archive",
     "install_tree",
     "is_complete_tree",
-    "listings_dir",
     "read_facts",
     "read_listing",
     "site_files",
-    "tree_dist_info",
     "tree_files",
-    "tree_format",
     "wheel_dist_info",
 ]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-# Names defined elsewhere and imported from here when first used: the listing types (a frozen
-# dataclass costs ~0.5 ms to set up) and the archive checks, which a warm run never needs.
+# A name defined elsewhere and imported from here when first used: the archive checks, which a
+# warm run never needs.
 _LAZY_HOMES = {
-    "Member": "wheellisting",
-    "WheelListing": "wheellisting",
-    "SCHEME_NAMES": "archive",
-    "inspect_archive": "archive",
     "wheel_dist_info": "archive",
 }
 

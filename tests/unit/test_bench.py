@@ -407,3 +407,21 @@ def test_hand_over_all_names_the_closed_directory(open_dir: Path) -> None:
     closed.chmod(0o700)
     with pytest.raises(HarnessError, match=r"closed \(mode 700\) may not be searched"):
         bench.hand_over_all({"merge": python}, user)
+
+
+@needs_root
+def test_hand_over_all_names_a_closed_install_tree(open_dir: Path) -> None:
+    # why: the merge venv links into the shared trees; a user who cannot reach them would
+    # see the merge venv fail to import and the run would leave it untimed for that reason
+    user = _nobody()
+    python = open_dir / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    tree = open_dir / "cache" / "trees" / ("a" * 64)
+    tree.mkdir(parents=True)
+    (open_dir / "cache").chmod(0o700)
+    with pytest.raises(HarnessError, match=r"install tree .*/cache \(mode 700\)"):
+        bench.hand_over_all({"merge": python}, user, [tree])
+    (open_dir / "cache").chmod(0o755)
+    bench.hand_over_all({"merge": python}, user, [tree])  # reachable now: handed over
+    assert (open_dir / "venv").stat().st_uid == user.uid

@@ -10,7 +10,7 @@ from observed import Computed
 
 from harness import judge
 from harness.cases.parse import parse_case
-from harness.errors import CaseFileError
+from harness.errors import CaseFileError, HarnessError
 from harness.facts import facts_from_paths
 from harness.model import Collision, Plan
 from harness.observe import observation
@@ -490,5 +490,5 @@ def test_judging_never_reads_an_owner_observing_did_not_record():
     o = replace(obs(), owners={f"{GOOGLE_TREE}/google/__init__.py": Owner(("google",), "x")})
     assert o.owner_of(f"{GOOGLE_TREE}/google/__init__.py") == Owner(("google",), "x")
     assert o.owner_of(None) is None
-    with pytest.raises(LookupError, match="observing did not record"):
+    with pytest.raises(HarnessError, match="observing did not record"):
         o.owner_of(f"{PROTOBUF_TREE}/google/protobuf/__init__.py")

@@ -35,9 +35,11 @@ from harness.errors import MaterializeError
 from harness.model import WheelFile
 from harness.supply import IndexResolver
 from harness.supply.cache import WheelCache
+from harness.supply.digests import file_sha256
 from harness.supply.index import IndexClient
 from harness.supply.interpreters import resolve
-from harness.supply.wheel import COMPLETE_MARKER, file_sha256, install_tree
+from harness.supply.trees import COMPLETE_MARKER
+from harness.supply.wheel import install_tree
 from harness.supply.wheelbuilder import write_wheel
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

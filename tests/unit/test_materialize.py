@@ -29,7 +29,7 @@ from harness.model import (
     MergeGroup,
     Plan,
 )
-from harness.supply.wheel import TREE_FORMAT
+from harness.supply.trees import TREE_FORMAT
 from harness.supply.wheelbuilder import record_hash
 
 HOST = Interpreter(

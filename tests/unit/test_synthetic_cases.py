@@ -86,3 +86,23 @@ def test_a_synthetic_wheel_pins_no_files(tmp_path):
     )
     with pytest.raises(CaseFileError, match=r"\[\[wheels\]\] #1: key 'files': a synthetic wheel"):
         load_case(write(tmp_path, text))
+
+
+def test_fetch_names_a_broken_case_and_still_fetches_the_others(tmp_path, monkeypatch, capsys):
+    # why: bad input gets a clear error and loses nothing: one broken case file must not stop
+    # the corpus' other wheels from being fetched
+    from harness import cases
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_WHEELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_TREES", str(tmp_path / "trees"))
+    monkeypatch.setenv("HARNESS_OFFLINE", "1")
+    write(tmp_path, CASE)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "case.toml").write_text('description = "d"\npython = "not a range"\n')
+    monkeypatch.setattr(cases, "default_cases_root", lambda: tmp_path)
+    assert main(["fetch", "--python", sys.executable]) == 2  # fetch: 2 when anything failed
+    captured = capsys.readouterr()
+    assert "1 cached" in captured.out
+    assert "broken/case.toml" in captured.err and "python" in captured.err

@@ -137,7 +137,9 @@ def test_a_wheel_that_fails_its_checks_is_never_remembered(tmp_path, private_cac
 def test_scheme_names_are_installers():
     from installer.utils import SCHEME_NAMES
 
-    assert tuple(SCHEME_NAMES) == wheel_module.SCHEME_NAMES
+    from harness.supply import archive
+
+    assert tuple(SCHEME_NAMES) == archive.SCHEME_NAMES
 
 
 # --------------------------------------------------------------------------- cached wheel files
