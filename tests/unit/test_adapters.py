@@ -15,9 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
+from installed import installed_env
 from packaging.requirements import Requirement
 
 from harness import adapters
@@ -289,18 +287,7 @@ def third_party(tmp_path_factory):
             },
         )
     )
-    site = root / "site"
-    scheme = {key: str(root / key) for key in ("scripts", "headers", "data")}
-    destination = SchemeDictionaryDestination(
-        {"purelib": str(site), "platlib": str(site), **scheme},
-        interpreter=sys.executable,
-        script_kind="posix",
-    )
-    with WheelFile.open(wheel) as source:
-        install(source, destination, {"INSTALLER": b"harness-tests"})
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
-    return env
+    return installed_env(wheel, root)
 
 
 def test_third_party_adapter_is_listed_by_harness_engines(third_party):

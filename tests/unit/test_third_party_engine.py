@@ -13,15 +13,12 @@ cases of case-built (`[wheels.synthetic]`) wheels, so everything runs offline.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
+from installed import installed_env
 
 from harness.supply.wheelbuilder import make_wheel
 
@@ -181,17 +178,7 @@ def third_party(tmp_path_factory):
             },
         )
     )
-    site = root / "site"
-    scheme = {key: str(root / key) for key in ("scripts", "headers", "data")}
-    destination = SchemeDictionaryDestination(
-        {"purelib": str(site), "platlib": str(site), **scheme},
-        interpreter=sys.executable,
-        script_kind="posix",
-    )
-    with WheelFile.open(wheel) as source:
-        install(source, destination, {"INSTALLER": b"harness-tests"})
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    env = installed_env(wheel, root)
     env["HARNESS_WHEELS_CACHE"] = str(root / "cache")
     env["HARNESS_TREES"] = str(root / "trees")
     env["HARNESS_OFFLINE"] = "1"  # synthetic wheels are built, never downloaded
