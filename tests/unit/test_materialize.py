@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from readonly import make_deletable
 
 from harness.engine.materialize import (
     ENGINE_PTH,
@@ -130,11 +131,7 @@ def sys_path(venv: Venv) -> list[str]:
 @pytest.fixture(autouse=True)
 def _writable_again(tmp_path: Path):
     yield
-    for current, dirnames, _ in os.walk(tmp_path):
-        for name in dirnames:
-            path = Path(current) / name
-            if not path.is_symlink():
-                path.chmod(0o755)
+    make_deletable(tmp_path)
 
 
 # --------------------------------------------------------------------------- layouts

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from readonly import make_deletable
 
 from harness.engine.merge import (
     EXISTING,
@@ -85,9 +86,7 @@ def mode(path: Path) -> int:
 def _make_deletable(tmp_path: Path):
     """Give pytest back write access to the read-only source directories after each test."""
     yield
-    for current, dirnames, _ in os.walk(tmp_path):
-        for name in dirnames:
-            (Path(current) / name).chmod(0o755)
+    make_deletable(tmp_path)
 
 
 # --------------------------------------------------------------------------- overlay
@@ -397,9 +396,7 @@ def test_union_last_wins_and_conflicts_iff_contents_differ(
         content, file_mode = sources[index][rel]
         assert (base / "out" / rel).read_bytes() == content
         assert bool(mode(base / "out" / rel) & 0o111) == bool(file_mode & 0o111)
-    for current, dirnames, _ in os.walk(base):
-        for name in dirnames:
-            (Path(current) / name).chmod(0o755)
+    make_deletable(base)
 
 
 # ------------------------------------------------ the policy (engine-contract.md §6.3)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from readonly import make_deletable
 
 from harness.bench import prepare_local
 from harness.cli import main
@@ -73,11 +74,7 @@ def wheels(tmp_path):
 @pytest.fixture(autouse=True)
 def _deletable(tmp_path):
     yield
-    for current, dirnames, _ in os.walk(tmp_path):
-        for name in dirnames:
-            path = Path(current) / name
-            if not path.is_symlink():
-                path.chmod(0o755)
+    make_deletable(tmp_path)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, str]]:
