@@ -246,7 +246,9 @@ def _walk_files(root: str) -> Iterable[tuple[str, str]]:
                     if entry.name not in _SKIPPED_DIRS:
                         stack.append((entry.path, sub))
                 elif entry.is_file():
-                    yield os.path.realpath(entry.path), sub
+                    # in a real directory only a symlink's realpath differs from its path
+                    real = entry.path if directory == real_dir else f"{real_dir}/{entry.name}"
+                    yield (os.path.realpath(entry.path) if entry.is_symlink() else real), sub
             except OSError:
                 continue
 

@@ -291,3 +291,35 @@ def test_a7_against_flat_excuses_only_what_the_flat_install_holds_too() -> None:
     assert judge.check_a7(obs(bytecode=(stale,)), flat) == []
     assert [f.rule for f in judge.check_a7(obs(bytecode=(stale,)))] == ["A7"]
     assert [f.rule for f in judge.check_a7(obs(bytecode=(stale,)), obs())] == ["A7"]
+
+
+def test_a_directory_is_owned_through_symlinked_files_and_directories(tmp_path: Path) -> None:
+    # why: a venv projects trees by symlinks (a file, or a whole directory); ownership follows
+    # the bytes a link reaches, so a real directory holding links is owned by their wheels
+    import base64
+    import hashlib
+
+    from harness.observe.ownership import Ownership
+
+    def digest(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    tree_a, tree_b = tmp_path / "a" / "site-packages", tmp_path / "b" / "site-packages"
+    (tree_a / "ns" / "one").mkdir(parents=True)
+    (tree_a / "ns" / "one" / "m.py").write_bytes(b"A = 1\n")
+    (tree_b / "ns" / "two").mkdir(parents=True)
+    (tree_b / "ns" / "two" / "n.py").write_bytes(b"B = 2\n")
+    site = tmp_path / "venv" / "site"
+    (site / "ns").mkdir(parents=True)
+    (site / "ns" / "m.py").symlink_to(tree_a / "ns" / "one" / "m.py")  # a linked file
+    (site / "ns" / "two").symlink_to(tree_b / "ns" / "two")  # a linked directory
+    ownership = Ownership(
+        [
+            _record("a", {"ns/one/m.py": digest(b"A = 1\n")}),
+            _record("b", {"ns/two/n.py": digest(b"B = 2\n")}),
+        ]
+    )
+    owner = ownership.dir_owner(str(site / "ns"))
+    assert owner is not None and owner.labels == ("a", "b")
+    assert ownership.owner_of(str(site / "ns" / "two")).labels == ("b",)
+    assert ownership.dir_owner(str(tmp_path / "venv")) is not None  # found beneath, too
