@@ -23,12 +23,11 @@ from harness.observe.venv import Facts, extension_suffixes, observe_venv, wheel_
 @dataclass(frozen=True)
 class Reference:
     """What every venv of one wheel set is judged against: the wheels' facts, the names to
-    judge, and the flat oracle's observation (its venv at `flat_venv`)."""
+    judge, and the flat oracle's observation."""
 
     facts: Facts
     names: frozenset[str]
     flat: Observation
-    flat_venv: Path
 
 
 def judged_names(facts: Facts, case: Case | None) -> set[str]:
@@ -55,7 +54,7 @@ def reference(
     names = judged_names(facts, case)
     flat_venv = install_flat(prepared, interp, out).path
     flat = observe_venv(flat_venv, facts, names, case or blank_case(out.name, out))
-    return Reference(facts, frozenset(names | set(flat.concrete)), flat, flat_venv)
+    return Reference(facts, frozenset(names | set(flat.concrete)), flat)
 
 
 def observe_and_judge(
